@@ -1,0 +1,3 @@
+"""Keel's toolstack: manage domains on the Keel hypervisor."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,16 @@
+/* The core's boot sequence. */
+#include <keel/acpi.h>
+#include <keel/boot.h>
+#include <keel/power.h>
+#include <keel/printk.h>
+#include <keel/version.h>
+
+__noreturn void keel_main(void)
+{
+    pr_info("Keel hypervisor %s (%s)\n", KEEL_VERSION, KEEL_BUILD_INFO);
+    pr_info("Loader: %s, multiboot%u, command line: '%s'\n",
+            boot_info.loader_name ? boot_info.loader_name : "unknown", boot_info.multiboot, boot_info.cmdline);
+    acpi_init();
+    pr_info("Keel: nothing to run yet; powering off.\n");
+    machine_power_off();
+}
