@@ -182,12 +182,12 @@ def host_tests(env: Any, gen: dict[str, Any], version: Any) -> list[Any]:
     )
     out = []
     for test in sorted(srcdir.glob("test_*.c")):
-        # A test names the hypervisor sources it exercises on its first line:
-        # /* sources: core/cmdline.c lib/string.c */
+        # A test names the sources it links on its first line, relative to
+        # the repository: /* sources: hv/c/core/cmdline.c hv/c/lib/string.c */
         first = test.read_text().splitlines()[0]
         srcs = [str(test), str(srcdir / "shim.c")]
         if "sources:" in first:
-            srcs += [str(HV_DIR / s) for s in first.split("sources:")[1].replace("*/", "").split()]
+            srcs += [str(ROOT / s) for s in first.split("sources:")[1].replace("*/", "").split()]
         objs = []
         for s in srcs:
             rel = Path(s).resolve().relative_to(ROOT)

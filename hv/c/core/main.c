@@ -11,6 +11,6 @@ __noreturn void keel_main(void)
     pr_info("Loader: %s, multiboot%u, command line: '%s'\n",
             boot_info.loader_name ? boot_info.loader_name : "unknown", boot_info.multiboot, boot_info.cmdline);
     acpi_init();
-    pr_info("Keel: nothing to run yet; powering off.\n");
+    pr_info("Keel: nothing to run yet.\n");
     machine_power_off();
 }

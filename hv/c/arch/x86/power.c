@@ -30,6 +30,7 @@ static void acpi_enable_mode(void)
 
 __noreturn void machine_power_off(void)
 {
+    pr_info("Keel: powering off\n");
     irq_disable();
     machine_exit_port(EXIT_CODE_POWEROFF);
     if (acpi_fadt.present && acpi_fadt.pm1a_cnt && acpi_fadt.s5_valid) {
