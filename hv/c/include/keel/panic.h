@@ -21,4 +21,9 @@ __noreturn void panic(const char *fmt, ...) __printf(1, 2);
 
 #define ASSERT(cond) BUG_ON(!(cond))
 
+/* Arch hooks used by panic(). */
+void arch_panic_stop_other_cpus(void);
+unsigned arch_cpu_id(void);
+void arch_panic_delay_ms(unsigned ms);
+
 #endif
