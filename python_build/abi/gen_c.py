@@ -98,6 +98,8 @@ def _member_type(spec: Spec, t: TypeRef, mode: Mode, flavour: str) -> str:
 
 
 def _field_lines(spec: Spec, f: Field, fl: FieldLayout, mode: Mode, flavour: str) -> list[str]:
+    if not fl.present:
+        return []
     out = []
     if fl.pad_before:
         out.append(f"    uint8_t _pad_{f.name}[{fl.pad_before}];")
@@ -135,6 +137,8 @@ def _asserts(spec: Spec, agg: Aggregate, mode: Mode, cname: str) -> list[str]:
     lay = layout(spec, agg, mode)
     out = [f'ABI_STATIC_ASSERT(sizeof({agg.kind} {cname}) == {lay.size}, "{cname} size");']
     for fl in lay.fields:
+        if not fl.present:
+            continue
         out.append(
             f'ABI_STATIC_ASSERT(offsetof({agg.kind} {cname}, {fl.name}) == {fl.offset}, "{cname}.{fl.name} offset");'
         )
@@ -275,7 +279,9 @@ def dispatch_source(spec: Spec, header: str = "abi.h") -> str:
         if not checks_policy:
             lines.append("    (void)caller_is_control;")
         if hc.subops:
-            lines.append(f"    switch (args[{hc.subop_arg}]) {{")
+            sel = hc.args[hc.subop_arg]
+            ctype = _C_SCALAR.get(sel.type.name, "uint64_t")
+            lines.append(f"    switch (({ctype})args[{hc.subop_arg}]) {{")
             for s in hc.subops:
                 lines.append(f"    case {s.number}: /* {s.name} */")
                 if s.policy is Policy.CONTROL and hc.policy is not Policy.CONTROL:
@@ -365,18 +371,27 @@ def guest_header(spec: Spec) -> str:
     ]
     for hc in sorted(spec.hypercalls, key=lambda h: h.number):
         params = []
-        call = []
+        call64: list[str] = []  # x86-64: one register per argument
+        call32: list[str] = []  # i386: u64/i64 in two registers, low half first
         for a in hc.args:
             if a.type.name == HANDLE:
                 params.append(f"const volatile void *{a.name}")
-                call.append(f"(unsigned long){a.name}")
             else:
                 params.append(f"{_member_type(spec, a.type, 'native', 'guest')} {a.name}")
-                call.append(f"(unsigned long){a.name}")
-        call += ["0"] * (5 - len(call))
+            call64.append(f"(unsigned long){a.name}")
+            call32.append(f"(unsigned long){a.name}")
+            if a.type.name in ("u64", "i64"):
+                call32.append(f"(unsigned long)((uint64_t){a.name} >> 32)")
         lines.append(f"static inline long HYPERVISOR_{hc.name}({', '.join(params) or 'void'})")
         lines.append("{")
-        lines.append(f"    return keel_hypercall(__HYPERVISOR_{hc.name}, {', '.join(call)});")
+        stmts = [
+            f"    return keel_hypercall(__HYPERVISOR_{hc.name}, {', '.join(c + ['0'] * (5 - len(c)))});"
+            for c in (call64, call32)
+        ]
+        if call32 != call64:
+            lines += ["#if defined(__x86_64__)", stmts[0], "#else", stmts[1], "#endif"]
+        else:
+            lines.append(stmts[0])
         lines.append("}")
         lines.append("")
     lines += [
@@ -433,6 +448,8 @@ def layout_probe(spec: Spec) -> str:
     for agg in spec.aggregates:
         lines.append(f'    printf("{agg.name} %zu\\n", sizeof({agg.kind} {agg.name}));')
         for f in agg.fields:
+            if not f.present("native"):
+                continue
             lines.append(f'    printf("{agg.name}.{f.name} %zu\\n", offsetof({agg.kind} {agg.name}, {f.name}));')
     lines += ["    return 0;", "}", ""]
     return "\n".join(lines)

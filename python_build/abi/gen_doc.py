@@ -37,7 +37,7 @@ def reference_page(spec: Spec) -> str:
             "|---:|---|---|---|---|",
         ]
         for s in hc.subops:
-            arg = f"`struct {s.arg}`" if s.arg else ""
+            arg = f"`{spec.aggregate(s.arg).kind} {s.arg}`" if s.arg else ""
             out.append(f"| {s.number} | `{s.name}` | {arg} | {_policy(s.policy)} | {s.doc} |")
         out.append("")
     out += ["## Constants", ""]
@@ -72,8 +72,12 @@ def reference_page(spec: Spec) -> str:
             out += ["| Offset | Type | Field | Description |", "|---:|---|---|---|"]
         for f, nl, cl in zip(agg.fields, native.fields, compat.fields, strict=True):
             arr = f"[{f.count}]" if f.count else ""
+            if f.compat_count is not None:
+                arr = f"[{f.count}; {f.compat_count} for 32-bit]"
             if split:
-                out.append(f"| {nl.offset} | {cl.offset} | `{f.type}` | `{f.name}{arr}` | {f.doc} |")
+                noff = str(nl.offset) if nl.present else "-"
+                coff = str(cl.offset) if cl.present else "-"
+                out.append(f"| {noff} | {coff} | `{f.type}` | `{f.name}{arr}` | {f.doc} |")
             else:
                 out.append(f"| {nl.offset} | `{f.type}` | `{f.name}{arr}` | {f.doc} |")
         out.append("")

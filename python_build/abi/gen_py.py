@@ -65,7 +65,7 @@ def python_module(spec: Spec) -> str:
     out.append("LAYOUTS: Final[dict[str, tuple[int, dict[str, int]]]] = {")
     for agg in spec.aggregates:
         lay = layout(spec, agg, "native")
-        offs = ", ".join(f"{f.name!r}: {f.offset}" for f in lay.fields)
+        offs = ", ".join(f"{f.name!r}: {f.offset}" for f in lay.fields if f.present)
         out.append(f"    {agg.name!r}: ({lay.size}, {{{offs}}}),")
     out.append("}")
     out.append("")

@@ -23,6 +23,7 @@ class FieldLayout:
     offset: int
     size: int  # total size including the array length
     pad_before: int = 0  # bytes of explicit padding inserted before the field
+    present: bool = True  # False for a field of the other mode only
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ def layout(spec: Spec, agg: Aggregate, mode: Mode) -> AggLayout:
     align = 1
     fields = []
     for f in agg.fields:
+        if not f.present(mode):
+            fields.append(FieldLayout(f.name, offset, 0, 0, present=False))
+            continue
         fsize, falign = type_size_align(spec, f.type, mode)
         total = fsize * (f.length(mode) or 1)
         align = max(align, falign)
@@ -83,12 +87,12 @@ def layout(spec: Spec, agg: Aggregate, mode: Mode) -> AggLayout:
 
 
 def check_sizes(spec: Spec) -> None:
-    """Check declared ``size=`` values against the native layout."""
+    """Lay out every aggregate in both modes (raising on an impossible
+    ``@offset``) and check declared ``size=`` values against the native layout."""
     for agg in spec.aggregates:
-        if agg.expected_size is None:
-            continue
         got = layout(spec, agg, "native").size
-        if got != agg.expected_size:
+        layout(spec, agg, "compat")
+        if agg.expected_size is not None and got != agg.expected_size:
             raise SpecError(agg.loc, f"{agg.kind} {agg.name} is {got} bytes, but size={agg.expected_size} was declared")
 
 

@@ -77,6 +77,10 @@ class Field:
     loc: Loc
     compat_count: int | None = None  # array length for 32-bit guests, if different
     at: int | None = None  # explicit offset (the layout pads up to it)
+    only: str | None = None  # "native" or "compat": the field exists in that layout only
+
+    def present(self, mode: str) -> bool:
+        return self.only is None or self.only == mode
 
     def length(self, mode: str) -> int | None:
         if mode == "compat" and self.compat_count is not None:

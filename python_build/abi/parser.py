@@ -69,6 +69,16 @@ class Token:
     loc: Loc
 
 
+def _int(tok: Token) -> int:
+    try:
+        return int(tok.text.replace("_", ""), 0)
+    except ValueError:
+        raise SpecError(tok.loc, f"bad number {tok.text!r}") from None
+
+
+_ESCAPE = re.compile(r"\\(.)")
+
+
 def tokenize(text: str, path: str) -> list[Token]:
     tokens: list[Token] = []
     line = 1
@@ -124,11 +134,17 @@ class _Parser:
         tok = self.accept("string")
         if tok is None:
             return ""
-        return bytes(tok.text[1:-1], "utf-8").decode("unicode_escape")
+        body = tok.text[1:-1]
+        for m in _ESCAPE.finditer(body):
+            if m.group(1) not in ('"', "\\"):
+                raise SpecError(tok.loc, f'bad doc string: unknown escape {m.group()} (only \\" and \\\\ are escapes)')
+        text = _ESCAPE.sub(r"\1", body)
+        if "/*" in text or "*/" in text:
+            raise SpecError(tok.loc, "bad doc string: '/*' and '*/' cannot appear in a C comment")
+        return text
 
     def number(self) -> int:
-        tok = self.expect("number", what="a number")
-        return int(tok.text.replace("_", ""), 0)
+        return _int(self.expect("number", what="a number"))
 
     # -- expressions ---------------------------------------------------
     def term(self) -> int:
@@ -140,7 +156,7 @@ class _Parser:
             self.expect("op", ")")
             return value
         if tok.kind == "number":
-            return int(tok.text.replace("_", ""), 0)
+            return _int(tok)
         if tok.kind == "name":
             if tok.text not in self.consts:
                 raise SpecError(tok.loc, f"unknown constant {tok.text!r}")
@@ -267,6 +283,9 @@ class _Parser:
         fields: list[Field] = []
         while not self.accept("op", "}"):
             start = self.peek()
+            only = None
+            if start.kind == "name" and start.text in ("native", "compat"):
+                only = self.next().text
             ftype = self.type_ref()
             fname = self.expect("name", what="a field name")
             if fname.text in SCALARS or fname.text in ("struct", "union"):
@@ -284,14 +303,20 @@ class _Parser:
             if self.accept("op", "@"):
                 at = self.number()
             for f in fields:
-                if f.name == fname.text:
+                if f.name == fname.text and (f.only is None or only is None or f.only == only):
                     raise SpecError(fname.loc, f"bad field: duplicate field {fname.text!r} (first at {f.loc})")
-            fields.append(Field(fname.text, ftype, count, self.doc(), start.loc, compat_count, at))
+            if only and head.text == "union":
+                raise SpecError(start.loc, f"union {name.text!r}: members cannot be {only}-only")
+            fields.append(Field(fname.text, ftype, count, self.doc(), start.loc, compat_count, at, only))
         if not fields:
             raise SpecError(name.loc, f"{head.text} {name.text!r} has no fields")
         if head.text == "union" and any(f.at is not None for f in fields):
             raise SpecError(name.loc, f"union {name.text!r}: members cannot take an explicit offset")
-        size = int(opts["size"].text, 0) if "size" in opts else None
+        size = None
+        if "size" in opts:
+            if opts["size"].kind != "number":
+                raise SpecError(opts["size"].loc, f"bad value for 'size': {opts['size'].text!r} (expected a number)")
+            size = _int(opts["size"])
         self.spec.aggregates.append(Aggregate(head.text, name.text, fields, doc, head.loc, size))
 
     def hypercall(self, head: Token) -> None:
@@ -322,6 +347,13 @@ class _Parser:
                 hc.args.append(Arg(aname.text, atype, aname.loc))
                 if len(hc.args) > 5:
                     raise SpecError(aname.loc, "a hypercall takes at most 5 arguments")
+                regs = sum(2 if a.type.name in ("u64", "i64") else 1 for a in hc.args)
+                if regs > 5:
+                    raise SpecError(
+                        aname.loc,
+                        f"hypercall {hc.name!r} needs {regs} argument registers for 32-bit guests"
+                        " (at most 5; u64 and i64 take two)",
+                    )
             elif kw.text == "subop":
                 self.subop(hc)
             else:
@@ -365,8 +397,14 @@ def parse_text(text: str, path: str, spec: Spec | None = None) -> Spec:
 def parse_files(paths: Iterable[Path], root: Path | None = None) -> Spec:
     """Parse spec files in order; later files may use earlier declarations."""
     spec = Spec()
+    first: str | None = None
     for p in paths:
         shown = str(p.relative_to(root)) if root else str(p)
+        first = first or shown
         parse_text(p.read_text(encoding="utf-8"), shown, spec)
     check_sizes(spec)
+    missing = sorted({"EPERM", "ENOSYS"} - {c.name for c in spec.constants()})
+    if missing:
+        loc = spec.hypercalls[0].loc if spec.hypercalls else Loc(first or "<no spec>", 1)
+        raise SpecError(loc, f"missing required constants {', '.join(missing)} (the dispatcher returns them)")
     return spec

@@ -24,8 +24,8 @@ __noreturn void panic(const char *fmt, ...)
     irq_disable();
     if (__atomic_exchange_n(&panicking, 1, __ATOMIC_SEQ_CST))
         cpu_halt_forever(); /* another CPU is already reporting */
-    arch_panic_stop_other_cpus();
     console_emergency_mode();
+    arch_panic_stop_other_cpus();
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);

@@ -27,6 +27,11 @@
 _start:
     cli
     cld
+    mov     %eax, %edi
+    rdtsc
+    mov     %eax, boot_entry_tsc
+    mov     %edx, boot_entry_tsc + 4
+    mov     %edi, %eax
     mov     %eax, boot_mb_magic
     mov     %ebx, boot_mb_info
     mov     $boot_stack32_top, %esp
@@ -156,12 +161,22 @@ boot_gdt_desc:
     .short boot_gdt_desc - boot_gdt - 1
     .long boot_gdt
 
-    .global boot_mb_magic, boot_mb_info
+    .global boot_mb_magic, boot_mb_info, boot_entry_tsc
+    .align 8
+boot_entry_tsc:    .quad 0
 boot_mb_magic:     .long 0
 boot_mb_info:      .long 0
 
+    /* Boot CPU stacks.  The pages named *_guard stay unmapped once
+     * paging_init() runs, so an overflow faults instead of corrupting. */
     .section .bss.page_aligned, "aw", @nobits
     .align 4096
+    .global bsp_ist_stacks
+bsp_ist_stacks:                 /* [guard][NMI][guard][#DF][guard][#MC] */
+    .skip 6 * 4096
+    .global boot_stack_guard
+boot_stack_guard:
+    .skip 4096
     .global boot_stack_bottom
 boot_stack_bottom:
     .skip BOOT_STACK_SIZE

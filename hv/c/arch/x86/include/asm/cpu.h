@@ -172,5 +172,7 @@ static inline uint64_t xgetbv(uint32_t idx)
 }
 
 __noreturn void cpu_halt_forever(void);
+/* Control-register features every CPU enables (PGE, SMEP, SMAP, NXE). */
+void cpu_enable_features(void);
 
 #endif
