@@ -53,6 +53,13 @@ int console_getc(void)
     return -1;
 }
 
+void console_flush(void)
+{
+    for (unsigned i = 0; i < nr_consoles; i++)
+        if (consoles[i]->flush)
+            consoles[i]->flush(consoles[i]);
+}
+
 void console_emergency_mode(void)
 {
     emergency = true;

@@ -45,7 +45,16 @@ static int uart_getc(struct console_dev *c)
     return inb(uart_cfg.port + RBR);
 }
 
-static struct console_dev uart_console = { "com", uart_write, uart_getc, NULL };
+/* Wait until the transmitter is empty (LSR.TEMT): power-off must not cut
+ * the last line short. */
+static void uart_flush(struct console_dev *c)
+{
+    (void)c;
+    for (int i = 0; i < 1000000 && !(inb(uart_cfg.port + LSR) & 0x40); i++)
+        __asm__ __volatile__("pause");
+}
+
+static struct console_dev uart_console = { "com", uart_write, uart_getc, uart_flush, NULL };
 
 bool uart_parse_options(const char *s, struct uart_config *cfg)
 {

@@ -11,13 +11,15 @@ int shim_failures;
 int shim_checks;
 static char logbuf[1 << 16];
 static size_t loglen;
+static int logwarnings;
 
 int console_loglevel = LOG_DEBUG;
 
 void vprintk(int level, const char *fmt, va_list ap)
 {
     char line[1024];
-    (void)level;
+    if (level <= LOG_WARNING)
+        logwarnings++;
     int n = vsnprintf(line, sizeof(line), fmt, ap);
     if (n < 0)
         return;
@@ -44,8 +46,14 @@ const char *shim_log(void)
     return logbuf;
 }
 
+int shim_log_warnings(void)
+{
+    return logwarnings;
+}
+
 void shim_log_clear(void)
 {
+    logwarnings = 0;
     loglen = 0;
     logbuf[0] = '\0';
 }

@@ -30,6 +30,9 @@ extern int shim_checks;
 /* Everything printk'd since the last call (tests check warnings). */
 const char *shim_log(void);
 void shim_log_clear(void);
+/* How many messages at LOG_WARNING or more severe were printk'd since the
+ * last shim_log_clear(). */
+int shim_log_warnings(void);
 
 /* Each test program defines run_tests(); main() reports the totals and
  * exits non-zero on any failure. */

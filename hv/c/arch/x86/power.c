@@ -1,6 +1,7 @@
 /* Power-off and reset: test exit port, ACPI, then legacy fallbacks. */
 #include <keel/acpi.h>
 #include <keel/cmdline.h>
+#include <keel/console.h>
 #include <keel/power.h>
 #include <keel/printk.h>
 #include <asm/cpu.h>
@@ -31,6 +32,7 @@ static void acpi_enable_mode(void)
 __noreturn void machine_power_off(void)
 {
     pr_info("Keel: powering off\n");
+    console_flush();
     irq_disable();
     machine_exit_port(EXIT_CODE_POWEROFF);
     if (acpi_fadt.present && acpi_fadt.pm1a_cnt && acpi_fadt.s5_valid) {
@@ -47,6 +49,7 @@ __noreturn void machine_power_off(void)
 
 __noreturn void machine_restart(void)
 {
+    console_flush();
     irq_disable();
     if (acpi_fadt.reset_supported) {
         if (acpi_fadt.reset_reg.space_id == 1)

@@ -1,14 +1,17 @@
-/* ACPI bring-up on the hypervisor: find and check the tables. */
+/* ACPI bring-up on the hypervisor: find the RSDP, then acpi_load(). */
 #include <keel/acpi.h>
 #include <keel/boot.h>
 #include <keel/lib.h>
 #include <keel/printk.h>
 #include <asm/page.h>
 
+/* The boot page tables (arch/x86/boot/entry.S) direct-map the first 4 GiB
+ * only: a firmware pointer beyond that must fail here, not fault. */
+#define ACPI_MAP_LIMIT GiB(4)
+
 const void *acpi_map(paddr_t p, size_t len)
 {
-    /* The direct map covers every range in the firmware map. */
-    if (p + len < p || p + len > GiB(1024))
+    if (p + len < p || p + len > ACPI_MAP_LIMIT)
         return NULL;
     return phys_to_virt(p);
 }
@@ -21,16 +24,9 @@ void acpi_init(void)
         pr_warn("ACPI: no RSDP found; ACPI power management unavailable\n");
         return;
     }
-    pr_info("ACPI: RSDP rev %u (%.6s)%s\n", rsdp.revision, rsdp.oem_id,
-            boot_info.have_rsdp ? " from the boot loader" : "");
-    if (!acpi_scan_tables(&rsdp)) {
-        pr_warn("ACPI: no usable tables\n");
-        return;
-    }
-    if (acpi_fadt.present && acpi_fadt.dsdt) {
-        const struct acpi_header *dsdt = acpi_table_map("DSDT", 0);
-        if (dsdt)
-            acpi_fadt.s5_valid = acpi_find_s5((const uint8_t *)(dsdt + 1), dsdt->length - sizeof(*dsdt),
-                                              &acpi_fadt.slp_typ_s5a, &acpi_fadt.slp_typ_s5b);
-    }
+    if (acpi_rsdp_phys)
+        pr_info("ACPI: RSDP %#010lx rev %u (%.6s)\n", (unsigned long)acpi_rsdp_phys, rsdp.revision, rsdp.oem_id);
+    else
+        pr_info("ACPI: RSDP rev %u (%.6s) from the boot loader\n", rsdp.revision, rsdp.oem_id);
+    acpi_load(&rsdp);
 }

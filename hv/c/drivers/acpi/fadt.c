@@ -2,6 +2,8 @@
 #include <keel/acpi.h>
 #include <keel/lib.h>
 
+#include "acpi_internal.h"
+
 struct acpi_fadt_info acpi_fadt;
 
 /* Offsets into the FADT. */
@@ -26,20 +28,6 @@ struct acpi_fadt_info acpi_fadt;
 #define FADT_FLAG_RESET_REG_SUP (1u << 10)
 #define FADT_FLAG_HW_REDUCED (1u << 20)
 
-static uint32_t rd32(const uint8_t *b, size_t off)
-{
-    uint32_t v;
-    memcpy(&v, b + off, 4);
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *b, size_t off)
-{
-    uint64_t v;
-    memcpy(&v, b + off, 8);
-    return v;
-}
-
 /* An I/O-space GAS overrides the legacy 32-bit block address when present. */
 static uint32_t io_block(const uint8_t *b, uint32_t len, size_t legacy, size_t gas)
 {
@@ -49,7 +37,7 @@ static uint32_t io_block(const uint8_t *b, uint32_t len, size_t legacy, size_t g
         if (g.address && g.space_id == 1 && g.address <= 0xFFFF)
             return (uint32_t)g.address;
     }
-    return len >= legacy + 4 ? rd32(b, legacy) : 0;
+    return len >= legacy + 4 ? acpi_rd32(b, legacy) : 0;
 }
 
 bool acpi_parse_fadt(const struct acpi_header *h, struct acpi_fadt_info *out)
@@ -62,14 +50,14 @@ bool acpi_parse_fadt(const struct acpi_header *h, struct acpi_fadt_info *out)
         return false;
     f.present = true;
     f.sci_int = (uint16_t)(b[FADT_SCI_INT] | b[FADT_SCI_INT + 1] << 8);
-    f.smi_cmd = rd32(b, FADT_SMI_CMD);
+    f.smi_cmd = acpi_rd32(b, FADT_SMI_CMD);
     f.acpi_enable = b[FADT_ACPI_ENABLE];
-    f.pm1a_evt = rd32(b, FADT_PM1A_EVT);
+    f.pm1a_evt = acpi_rd32(b, FADT_PM1A_EVT);
     f.pm1a_cnt = io_block(b, len, FADT_PM1A_CNT, FADT_X_PM1A_CNT);
     f.pm1b_cnt = io_block(b, len, FADT_PM1B_CNT, FADT_X_PM1B_CNT);
     if (b[FADT_PM_TMR_LEN] == 4)
         f.pm_tmr = io_block(b, len, FADT_PM_TMR, FADT_X_PM_TMR);
-    uint32_t flags = rd32(b, FADT_FLAGS);
+    uint32_t flags = acpi_rd32(b, FADT_FLAGS);
     f.pm_tmr_32bit = flags & FADT_FLAG_TMR_VAL_EXT;
     f.hw_reduced = flags & FADT_FLAG_HW_REDUCED;
     if (len >= FADT_RESET_VALUE + 1 && (flags & FADT_FLAG_RESET_REG_SUP)) {
@@ -77,28 +65,32 @@ bool acpi_parse_fadt(const struct acpi_header *h, struct acpi_fadt_info *out)
         f.reset_value = b[FADT_RESET_VALUE];
         f.reset_supported = f.reset_reg.address != 0;
     }
-    f.dsdt = rd32(b, FADT_DSDT);
-    if (len >= FADT_X_DSDT + 8 && rd64(b, FADT_X_DSDT))
-        f.dsdt = rd64(b, FADT_X_DSDT);
+    f.dsdt = acpi_rd32(b, FADT_DSDT);
+    if (len >= FADT_X_DSDT + 8 && acpi_rd64(b, FADT_X_DSDT))
+        f.dsdt = acpi_rd64(b, FADT_X_DSDT);
     *out = f;
     return true;
 }
 
 /* Decode one AML integer (ACPI 6.4 20.2.3): a byte/word/dword constant or
  * Zero/One.  Returns bytes consumed, 0 if not an integer. */
-static size_t aml_int(const uint8_t *p, size_t left, uint8_t *val)
+static size_t aml_int(const uint8_t *p, size_t left, uint32_t *val)
 {
     if (left < 1)
         return 0;
     switch (p[0]) {
     case 0x00: *val = 0; return 1;  /* ZeroOp */
     case 0x01: *val = 1; return 1;  /* OneOp */
-    case 0x0A: if (left < 2) return 0; *val = p[1]; return 2;        /* BytePrefix */
-    case 0x0B: if (left < 3) return 0; *val = p[1]; return 3;        /* WordPrefix */
-    case 0x0C: if (left < 5) return 0; *val = p[1]; return 5;        /* DWordPrefix */
+    case 0x0A: if (left < 2) return 0; *val = p[1]; return 2;                 /* BytePrefix */
+    case 0x0B: if (left < 3) return 0; *val = acpi_rd16(p, 1); return 3;      /* WordPrefix */
+    case 0x0C: if (left < 5) return 0; *val = acpi_rd32(p, 1); return 5;      /* DWordPrefix */
     default: return 0;
     }
 }
+
+/* SLP_TYPx is a 3-bit field of PM1x_CNT (ACPI 6.4 4.8.3.2, "PM1 Control
+ * Registers"): a larger value would spill into SLP_EN and beyond. */
+#define SLP_TYP_MAX 7
 
 bool acpi_find_s5(const uint8_t *aml, size_t len, uint8_t *typ_a, uint8_t *typ_b)
 {
@@ -116,15 +108,17 @@ bool acpi_find_s5(const uint8_t *aml, size_t len, uint8_t *typ_a, uint8_t *typ_b
         p += pkglen_bytes + 1; /* PkgLength, NumElements */
         if (p >= len)
             return false;
-        uint8_t a, b = 0;
+        uint32_t a, b = 0;
         size_t n = aml_int(aml + p, len - p, &a);
         if (!n)
             return false;
         p += n;
         if (!aml_int(aml + p, len - p, &b))
             b = 0;
-        *typ_a = a;
-        *typ_b = b;
+        if (a > SLP_TYP_MAX || b > SLP_TYP_MAX)
+            return false;
+        *typ_a = (uint8_t)a;
+        *typ_b = (uint8_t)b;
         return true;
     }
     return false;

@@ -8,12 +8,14 @@ struct console_dev {
     const char *name;
     void (*write)(struct console_dev *c, const char *s, size_t n);
     int (*getc)(struct console_dev *c); /* -1 when nothing is waiting */
+    void (*flush)(struct console_dev *c); /* wait until everything is sent */
     void *priv;
 };
 
 void console_register(struct console_dev *c);
 void console_write(const char *s, size_t n);
 int console_getc(void);
+void console_flush(void);
 
 /* 16550 UART */
 struct uart_config {
