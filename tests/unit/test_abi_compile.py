@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_abi_common import CFLAGS, GCC_INCLUDE, check_run, generate, run
+from tests.unit.abi_common import CFLAGS, GCC_INCLUDE, check_run, generate, run
 
 SPECS = ["small", "real"]
 # A field whose i386 offset depends on 64-bit scalars being only 4-byte

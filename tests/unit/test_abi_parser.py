@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_abi_common import (
+from tests.unit.abi_common import (
     BAD,
     DATA,
     ROOT,
