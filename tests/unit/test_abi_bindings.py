@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
 from tests.unit.abi_common import CFLAGS, ROOT, check_run, generate, import_path, layout, parse_files, spec_files
 
 _unique = itertools.count()

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from tests.unit.abi_common import CFLAGS, GCC_INCLUDE, check_run, generate, run
 
 SPECS = ["small", "real"]

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from tests.unit.abi_common import CFLAGS, DATA, REAL_SPECS, ROOT, check_run, generate, parse_files
 
 EPERM = -1

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from tests.unit.abi_common import DATA, GOLDEN, OUTPUTS, ROOT, SMALL, parse_files, render, run_generator
 
 REGEN = os.environ.get("KEEL_REGEN_GOLDEN") == "1"

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from tests.unit.abi_common import (
     BAD,
     DATA,

@@ -4,6 +4,7 @@ numbers, and its generated reference page."""
 from __future__ import annotations
 
 import pytest
+
 from tests.unit.abi_common import REAL_SPECS, ROOT, Spec, layout, parse_files, render
 
 
