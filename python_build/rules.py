@@ -55,7 +55,7 @@ def version_header(env: Any) -> Any:
     when its text (version, git revision) changes."""
     from . import version
 
-    out = ROOT / "build" / "gen" / "keel" / "version.h"
+    out = ROOT / "build" / "gen" / "include" / "keel" / "version.h"
     text = version.version_header(ROOT)
     if not out.exists() or out.read_text() != text:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,12 @@ def _sources(directory: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
 
 def hv_env(env: Any) -> Any:
     e = env.Clone()
-    inc = [str(HV_DIR / "include"), str(HV_DIR / "arch" / "x86" / "include"), str(ROOT / "build" / "gen")]
+    inc = [
+        str(HV_DIR / "include"),
+        str(HV_DIR / "arch" / "x86" / "include"),
+        str(ROOT / "build" / "gen"),
+        str(ROOT / "build" / "gen" / "include"),
+    ]
     e.Replace(CC="gcc", AS="gcc")
     e.Replace(CCFLAGS=toolchain.HV_CFLAGS + ["-isystem", toolchain.gcc_include_dir()])
     e.Replace(ASFLAGS=toolchain.HV_ASFLAGS + ["-isystem", toolchain.gcc_include_dir()])
@@ -178,6 +183,7 @@ def host_tests(env: Any, gen: dict[str, Any], version: Any) -> list[Any]:
             str(HV_DIR / "include"),
             str(HV_DIR / "arch" / "x86" / "include"),
             str(ROOT / "build" / "gen"),
+            str(ROOT / "build" / "gen" / "include"),
         ]
     )
     out = []

@@ -1,3 +1,5 @@
-"""Keel's toolstack: manage domains on the Keel hypervisor."""
+"""Keel's toolstack: manage domains on the Keel hypervisor.
 
-__version__ = "0.1.0"
+Nothing is defined here on purpose: build/gen/keel/ (generated C headers) sits
+on sys.path too and can make `keel` a namespace package, in which case this
+file does not run. Import from the submodules (keel.version, keel.host, ...)."""
