@@ -12,7 +12,7 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import lz4.block  # type: ignore[import-untyped]
+import lz4.block
 import zstandard
 
 PHYS32_ENTRY = 18

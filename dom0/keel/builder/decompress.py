@@ -10,7 +10,7 @@ import lzma
 import zlib
 from collections.abc import Callable
 
-import lz4.block  # type: ignore[import-untyped]
+import lz4.block
 import zstandard
 
 from keel.errors import ImageError
