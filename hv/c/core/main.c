@@ -2,10 +2,14 @@
 #include <keel/acpi.h>
 #include <keel/arch.h>
 #include <keel/boot.h>
+#include <keel/domain.h>
 #include <keel/mm.h>
 #include <keel/power.h>
 #include <keel/printk.h>
+#include <keel/sched.h>
 #include <keel/version.h>
+#include <asm/hvm.h>
+#include <asm/smp.h>
 
 __noreturn void keel_main(void)
 {
@@ -19,6 +23,15 @@ __noreturn void keel_main(void)
     arch_init_cpus();
     arch_report();
     arch_test_fault();
-    pr_info("Keel: nothing to run yet.\n");
-    machine_power_off();
+
+    domain_subsys_init();
+    sched_init();
+    hvm_init();
+    if (!boot_domains()) {
+        pr_info("Keel: no domains to run.\n");
+        machine_power_off();
+    }
+    boot_domains_unpause();
+    smp_start_scheduling();
+    sched_start();
 }

@@ -132,6 +132,19 @@ void frame_free(paddr_t addr, unsigned order)
         panic("frame_free(%#lx, order %u): %s", (unsigned long)addr, order, frame_pool_strerror(err));
 }
 
+void frame_split(paddr_t addr, unsigned order)
+{
+    enum frame_pool_err err = FP_UNALIGNED;
+
+    if (IS_ALIGNED(addr, PAGE_SIZE)) {
+        unsigned long f = mm_lock(&frame_lock);
+        err = frame_pool_split(&pool, addr >> PAGE_SHIFT, order);
+        mm_unlock(&frame_lock, f);
+    }
+    if (err != FP_OK)
+        panic("frame_split(%#lx, order %u): %s", (unsigned long)addr, order, frame_pool_strerror(err));
+}
+
 void frame_get_stats(struct frame_stats *st)
 {
     unsigned long f = mm_lock(&frame_lock);

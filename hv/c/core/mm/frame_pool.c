@@ -211,6 +211,29 @@ enum frame_pool_err frame_pool_free(struct frame_pool *p, uint64_t pfn, unsigned
     return FP_OK;
 }
 
+enum frame_pool_err frame_pool_split(struct frame_pool *p, uint64_t pfn, unsigned order)
+{
+    if (order > FRAME_MAX_ORDER)
+        return FP_BAD_ORDER;
+    if (!in_pool(p, pfn) || ORDER_PAGES(order) > p->base_pfn + p->npfn - pfn)
+        return FP_OUTSIDE;
+    if (pfn & (ORDER_PAGES(order) - 1))
+        return FP_UNALIGNED;
+    struct frame_desc *d = desc_of(p, pfn);
+    if (d->state != FS_ALLOC)
+        return FP_NOT_ALLOC;
+    if (d->order != order)
+        return FP_WRONG_ORDER;
+    for (uint64_t i = 0; i < ORDER_PAGES(order); i++) {
+        struct frame_desc *f = desc_of(p, pfn + i);
+        f->state = FS_ALLOC;
+        f->order = 0;
+        f->priv = 0;
+        f->priv16 = 0;
+    }
+    return FP_OK;
+}
+
 struct frame_desc *frame_pool_desc(const struct frame_pool *p, uint64_t pfn)
 {
     return in_pool(p, pfn) ? desc_of(p, pfn) : NULL;

@@ -83,6 +83,9 @@ uint64_t frame_pool_alloc(struct frame_pool *p, unsigned order, bool dma32_only)
 enum frame_pool_err frame_pool_free(struct frame_pool *p, uint64_t pfn, unsigned order);
 
 /* Descriptor of a frame, or NULL outside the pool. */
+/* Turn an allocated block of 2^order frames into 2^order allocated single
+ * frames, each to be freed with order 0. */
+enum frame_pool_err frame_pool_split(struct frame_pool *p, uint64_t pfn, unsigned order);
 struct frame_desc *frame_pool_desc(const struct frame_pool *p, uint64_t pfn);
 
 /* Check every invariant (links, states, zones, counters, full coalescing);

@@ -33,6 +33,10 @@ paddr_t frame_alloc(unsigned order, unsigned flags);
  * hypervisor bug. */
 void frame_free(paddr_t addr, unsigned order);
 
+/* Turn an allocated 2^order block into 2^order single frames (each then
+ * freed with order 0), e.g. when a large guest mapping is split. */
+void frame_split(paddr_t addr, unsigned order);
+
 struct frame_stats {
     uint64_t total_pages;    /* RAM frames under management (after mem=) */
     uint64_t free_pages;     /* free now */

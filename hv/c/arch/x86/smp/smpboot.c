@@ -13,6 +13,7 @@
 #include <asm/percpu.h>
 #include <asm/smp.h>
 #include <asm/traps.h>
+#include <keel/sched.h>
 
 extern const char trampoline_start[], trampoline_end[];
 extern const char tramp_cr3[], tramp_stack[], tramp_percpu[], tramp_entry[], tramp_efer_nx[];
@@ -21,6 +22,7 @@ static uint64_t opt_maxcpus = NR_CPUS;
 integer_param("maxcpus", opt_maxcpus);
 
 static volatile bool smp_release; /* APs wait for this before going idle */
+static volatile bool sched_go;    /* ... and for this before scheduling */
 
 void ap_entry64(struct percpu *p);
 
@@ -32,7 +34,11 @@ static void *tramp_var(const char *sym)
 /* Per-CPU control register setup shared by the boot CPU and the APs. */
 void cpu_enable_features(void)
 {
-    uint64_t cr4 = read_cr4() | X86_CR4_PGE;
+    /* FXSR/XMMEXCPT and OSXSAVE: guest FPU state is saved and restored by
+     * Keel (hvm/fpu.c), even though Keel itself never uses it. */
+    uint64_t cr4 = read_cr4() | X86_CR4_PGE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+    if (cpuid(1).ecx & (1u << 26))
+        cr4 |= X86_CR4_OSXSAVE;
     if (cpu_has_smep)
         cr4 |= X86_CR4_SMEP;
     if (cpu_has_smap)
@@ -54,8 +60,17 @@ void ap_entry64(struct percpu *p)
         cpu_relax();
     /* The low identity map is gone: drop any TLB entries for it. */
     write_cr3(read_cr3());
-    for (;;)
-        safe_halt();
+    while (!__atomic_load_n(&sched_go, __ATOMIC_ACQUIRE))
+        safe_halt(); /* IPIs (per-CPU setup calls, the go signal) wake us */
+    irq_disable();
+    sched_start();
+}
+
+void smp_start_scheduling(void)
+{
+    __atomic_store_n(&sched_go, true, __ATOMIC_RELEASE);
+    if (nr_cpus_online > 1)
+        lapic_send_ipi(0, ICR_FIXED | ICR_ALL_BUT_SELF | VECTOR_IPI_WAKEUP);
 }
 
 /* Wait for the AP to report in.  Halting (with the LAPIC timer as a

@@ -12,6 +12,8 @@
 void smp_boot_cpus(void);
 /* Run fn(arg) on every other online CPU and wait until all have run it. */
 void smp_call_others(void (*fn)(void *), void *arg);
+/* Let every other CPU enter the scheduler. */
+void smp_start_scheduling(void);
 #endif
 
 #endif

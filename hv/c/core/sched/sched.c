@@ -1,0 +1,456 @@
+/*
+ * Proportional-share scheduling.  Each CPU has a run queue of runnable vCPUs
+ * that are not running.  A vCPU's virtual run time grows with the time it
+ * runs, scaled by 256 / weight, and the CPU runs the queued vCPU with the
+ * least of it: weights 256 and 512 get shares of 1:2.  A running vCPU keeps
+ * the CPU for a time slice (30 ms by default) unless it blocks, yields or is
+ * paused.  A domain with a cap may use cap% of one CPU per 100 ms period.
+ * Hard affinity limits where a vCPU may be queued; idle CPUs steal work and
+ * a wake-up goes to an idle CPU when the vCPU's own is busy.
+ */
+#include <keel/cmdline.h>
+#include <keel/domain.h>
+#include <keel/lib.h>
+#include <keel/printk.h>
+#include <keel/sched.h>
+#include <keel/spinlock.h>
+#include <keel/time.h>
+#include <keel/vcpu.h>
+#include <asm/apic.h>
+#include <asm/hvm.h>
+#include <asm/percpu.h>
+#include <asm/traps.h>
+
+#define CAP_PERIOD_NS 100000000ULL
+
+static uint64_t opt_timeslice_ms = 30;
+integer_param("sched_timeslice_ms", opt_timeslice_ms);
+
+struct runq {
+    spinlock_t lock;
+    struct list_head queue;
+    unsigned nr;
+    struct vcpu *curr;
+    struct vcpu *last;       /* whose FPU/MSR state is in the registers */
+    uint64_t slice_end_ns;
+    uint64_t cap_wakeup_ns;  /* a capped vCPU becomes eligible again */
+    volatile bool need_resched;
+    volatile bool idle;
+} __aligned(64);
+
+static struct runq runqs[NR_CPUS];
+static uint64_t slice_ns;
+
+uint64_t sched_timeslice_ns(void)
+{
+    return slice_ns;
+}
+
+struct vcpu *current_vcpu(void)
+{
+    return runqs[smp_processor_id()].curr;
+}
+
+static bool runnable(const struct vcpu *v)
+{
+    return v->initialised && !__atomic_load_n(&v->pause_flags, __ATOMIC_ACQUIRE);
+}
+
+static unsigned weight_of(const struct vcpu *v)
+{
+    unsigned w = v->domain->config.weight;
+    return w ? w : 256;
+}
+
+/* --- Caps ------------------------------------------------------------------ */
+
+static bool over_cap(struct vcpu *v, uint64_t now, uint64_t *eligible_at)
+{
+    struct domain *d = v->domain;
+    if (!d->config.cap)
+        return false;
+    if (now - d->cap_period_start_ns >= CAP_PERIOD_NS) {
+        d->cap_period_start_ns = now;
+        d->cap_used_ns = 0;
+    }
+    uint64_t budget = CAP_PERIOD_NS * d->config.cap / 100;
+    if (d->cap_used_ns < budget)
+        return false;
+    *eligible_at = d->cap_period_start_ns + CAP_PERIOD_NS;
+    return true;
+}
+
+/* --- Queues ------------------------------------------------------------- */
+
+static uint64_t min_vruntime(struct runq *rq)
+{
+    uint64_t m = rq->curr ? rq->curr->sched.vruntime : UINT64_MAX;
+    list_for_each(pos, &rq->queue) {
+        struct vcpu *v = list_entry(pos, struct vcpu, sched.runq);
+        m = MIN(m, v->sched.vruntime);
+    }
+    return m == UINT64_MAX ? 0 : m;
+}
+
+static void enqueue(struct runq *rq, struct vcpu *v)
+{
+    if (v->sched.queued)
+        return;
+    /* A vCPU that slept does not bank the time: it starts at most one slice
+     * behind the others, so it runs soon but cannot monopolize the CPU. */
+    uint64_t floor = min_vruntime(rq);
+    if (floor > slice_ns && v->sched.vruntime + slice_ns < floor)
+        v->sched.vruntime = floor - slice_ns;
+    list_add_tail(&v->sched.runq, &rq->queue);
+    v->sched.queued = true;
+    rq->nr++;
+}
+
+static void dequeue(struct runq *rq, struct vcpu *v)
+{
+    if (!v->sched.queued)
+        return;
+    list_del(&v->sched.runq);
+    v->sched.queued = false;
+    rq->nr--;
+}
+
+static struct vcpu *pick(struct runq *rq, uint64_t now)
+{
+    struct vcpu *best = NULL;
+    rq->cap_wakeup_ns = UINT64_MAX;
+    list_for_each(pos, &rq->queue) {
+        struct vcpu *v = list_entry(pos, struct vcpu, sched.runq);
+        uint64_t at;
+        if (over_cap(v, now, &at)) {
+            rq->cap_wakeup_ns = MIN(rq->cap_wakeup_ns, at);
+            continue;
+        }
+        if (!best || v->sched.vruntime < best->sched.vruntime)
+            best = v;
+    }
+    if (best)
+        dequeue(rq, best);
+    return best;
+}
+
+static void ipi(unsigned cpu)
+{
+    if (cpu != smp_processor_id() && percpu_of[cpu])
+        lapic_send_ipi(percpu_of[cpu]->apic_id, ICR_FIXED | VECTOR_IPI_RESCHED);
+}
+
+/* Lock two run queues in CPU order. */
+static void lock_two(struct runq *a, struct runq *b)
+{
+    if (a == b) {
+        spin_lock(&a->lock);
+    } else if (a < b) {
+        spin_lock(&a->lock);
+        spin_lock(&b->lock);
+    } else {
+        spin_lock(&b->lock);
+        spin_lock(&a->lock);
+    }
+}
+
+static void unlock_two(struct runq *a, struct runq *b)
+{
+    spin_unlock(&a->lock);
+    if (a != b)
+        spin_unlock(&b->lock);
+}
+
+/* Where should a waking vCPU go?  Its own CPU if allowed and not busy,
+ * else an idle allowed CPU, else its own (or the first allowed). */
+static unsigned choose_cpu(struct vcpu *v)
+{
+    unsigned home = v->processor;
+    bool home_ok = cpumask_test(&v->affinity, home) && percpu_of[home] && percpu_of[home]->online;
+    if (home_ok && (runqs[home].idle || (!runqs[home].curr && !runqs[home].nr)))
+        return home;
+    for_each_online_cpu(c) {
+        if (cpumask_test(&v->affinity, c) && runqs[c].idle && !runqs[c].nr)
+            return c;
+    }
+    if (home_ok)
+        return home;
+    unsigned best = CPUMASK_BITS, best_load = ~0u;
+    for_each_online_cpu(c) {
+        unsigned load = runqs[c].nr + (runqs[c].curr ? 1 : 0);
+        if (cpumask_test(&v->affinity, c) && load < best_load) {
+            best = c;
+            best_load = load;
+        }
+    }
+    return best < CPUMASK_BITS ? best : 0;
+}
+
+void vcpu_wake(struct vcpu *v)
+{
+    unsigned long f = irq_save();
+    for (;;) {
+        unsigned from = v->processor;
+        struct runq *old = &runqs[from];
+        spin_lock(&old->lock);
+        if (v->processor != from) {
+            spin_unlock(&old->lock);
+            continue;
+        }
+        if (v->is_running || v->sched.queued || !runnable(v)) {
+            spin_unlock(&old->lock);
+            break;
+        }
+        spin_unlock(&old->lock);
+        unsigned to = choose_cpu(v);
+        struct runq *rq = &runqs[to];
+        lock_two(old, rq);
+        if (v->processor != from || v->is_running || v->sched.queued || !runnable(v)) {
+            unlock_two(old, rq);
+            continue;
+        }
+        if (to != from)
+            v->sched.vruntime = v->sched.vruntime - MIN(v->sched.vruntime, min_vruntime(old)) + min_vruntime(rq);
+        v->processor = to;
+        enqueue(rq, v);
+        bool poke = rq->idle || !rq->curr ||
+                    (rq->curr && v->sched.vruntime + slice_ns / 2 < rq->curr->sched.vruntime);
+        if (poke && rq->curr)
+            rq->need_resched = true;
+        unlock_two(old, rq);
+        if (poke)
+            ipi(to);
+        break;
+    }
+    irq_restore(f);
+}
+
+void sched_remove(struct vcpu *v)
+{
+    unsigned long f = irq_save();
+    for (;;) {
+        unsigned cpu = v->processor;
+        struct runq *rq = &runqs[cpu];
+        spin_lock(&rq->lock);
+        if (v->processor == cpu) {
+            dequeue(rq, v);
+            spin_unlock(&rq->lock);
+            break;
+        }
+        spin_unlock(&rq->lock);
+    }
+    irq_restore(f);
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+    if (v->is_running)
+        ipi(v->processor);
+}
+
+void sched_yield(void)
+{
+    runqs[smp_processor_id()].need_resched = true;
+}
+
+bool sched_should_stop(void)
+{
+    struct runq *rq = &runqs[smp_processor_id()];
+    struct vcpu *v = rq->curr;
+    return rq->need_resched || !v || !runnable(v) || domain_work_pending();
+}
+
+int sched_set_affinity(struct vcpu *v, const void *mask)
+{
+    cpumask_t m;
+    memcpy(&m, mask, sizeof(m));
+    cpumask_t online;
+    cpumask_clear(&online);
+    for_each_online_cpu(c)
+        cpumask_set(&online, c);
+    cpumask_and(&m, &m, &online);
+    if (cpumask_empty(&m))
+        return -EINVAL;
+    sched_remove(v);
+    v->affinity = m;
+    if (v->is_running && !cpumask_test(&m, v->processor))
+        vcpu_kick(v);
+    vcpu_wake(v);
+    return 0;
+}
+
+/* --- Timer and ticks ----------------------------------------------------- */
+
+static void reprogram(struct runq *rq)
+{
+    uint64_t now = time_now_ns();
+    uint64_t next = timer_next_deadline();
+    if (rq->curr && rq->nr)
+        next = MIN(next, rq->slice_end_ns);
+    next = MIN(next, rq->cap_wakeup_ns);
+    if (next == UINT64_MAX)
+        lapic_timer_oneshot(0);
+    else
+        lapic_timer_oneshot(next > now ? next - now : 1);
+}
+
+void sched_timer_changed(unsigned cpu)
+{
+    if (cpu == smp_processor_id()) {
+        unsigned long f = irq_save();
+        reprogram(&runqs[cpu]);
+        irq_restore(f);
+    } else {
+        ipi(cpu);
+    }
+}
+
+static void timer_interrupt(struct cpu_regs *r)
+{
+    (void)r;
+    struct runq *rq = &runqs[smp_processor_id()];
+    lapic_eoi();
+    this_cpu()->timer_ticks++;
+    timer_run_expired();
+    uint64_t now = time_now_ns();
+    spin_lock(&rq->lock);
+    if (rq->curr && rq->nr && now >= rq->slice_end_ns)
+        rq->need_resched = true;
+    if (rq->cap_wakeup_ns <= now)
+        rq->need_resched = true;
+    reprogram(rq);
+    spin_unlock(&rq->lock);
+}
+
+static void resched_interrupt(struct cpu_regs *r)
+{
+    (void)r;
+    lapic_eoi();
+    struct runq *rq = &runqs[smp_processor_id()];
+    spin_lock(&rq->lock);
+    reprogram(rq);
+    spin_unlock(&rq->lock);
+}
+
+/* --- The per-CPU loop ----------------------------------------------------- */
+
+static struct vcpu *steal(struct runq *me, unsigned self, uint64_t now)
+{
+    for_each_online_cpu(c) {
+        struct runq *rq = &runqs[c];
+        if (c == self || !rq->nr)
+            continue;
+        lock_two(me, rq);
+        list_for_each(pos, &rq->queue) {
+            struct vcpu *v = list_entry(pos, struct vcpu, sched.runq);
+            uint64_t at;
+            if (!cpumask_test(&v->affinity, self) || over_cap(v, now, &at))
+                continue;
+            dequeue(rq, v);
+            v->sched.vruntime = v->sched.vruntime - MIN(v->sched.vruntime, min_vruntime(rq)) + min_vruntime(me);
+            v->processor = self;
+            unlock_two(me, rq);
+            return v;
+        }
+        unlock_two(me, rq);
+    }
+    return NULL;
+}
+
+static void account(struct vcpu *v, uint64_t now)
+{
+    uint64_t ran = now - v->sched.slice_start_ns;
+    v->runtime_ns += ran;
+    v->sched.vruntime += ran * 256 / weight_of(v);
+    if (v->domain->config.cap)
+        __atomic_fetch_add(&v->domain->cap_used_ns, ran, __ATOMIC_RELAXED);
+}
+
+__noreturn void sched_start(void)
+{
+    unsigned self = smp_processor_id() % NR_CPUS;
+    struct runq *rq = &runqs[self];
+
+    irq_register(VECTOR_TIMER, timer_interrupt);
+    irq_register(VECTOR_IPI_RESCHED, resched_interrupt);
+    for (;;) {
+        domain_do_work();
+        irq_disable();
+        uint64_t now = time_now_ns();
+        spin_lock(&rq->lock);
+        struct vcpu *v = pick(rq, now);
+        if (!v && !rq->nr) {
+            spin_unlock(&rq->lock);
+            v = steal(rq, self, now);
+            spin_lock(&rq->lock);
+        }
+        if (!v) {
+            rq->idle = true;
+            reprogram(rq);
+            spin_unlock(&rq->lock);
+            safe_halt(); /* returns after an interrupt, with IF set */
+            irq_disable();
+            rq->idle = false;
+            irq_enable();
+            continue;
+        }
+        rq->curr = v;
+        rq->need_resched = false;
+        v->is_running = true;
+        v->processor = self;
+        v->sched.slice_start_ns = now;
+        rq->slice_end_ns = now + slice_ns;
+        reprogram(rq);
+        /* FPU and MSR state switch under the lock: sched_forget_vcpu()
+         * takes it too before a vCPU is freed. */
+        if (rq->last != v) {
+            hvm_context_switch(rq->last, v);
+            rq->last = v;
+        }
+        spin_unlock(&rq->lock);
+        vcpu_runstate_change(v, RUNSTATE_running);
+        irq_enable();
+        hvm->run(v);
+        irq_disable();
+
+        now = time_now_ns();
+        account(v, now);
+        spin_lock(&rq->lock);
+        rq->curr = NULL;
+        __atomic_store_n(&v->is_running, false, __ATOMIC_RELEASE);
+        bool requeue = runnable(v) && cpumask_test(&v->affinity, self);
+        if (requeue)
+            enqueue(rq, v);
+        spin_unlock(&rq->lock);
+        vcpu_runstate_change(v, requeue ? RUNSTATE_runnable : (v->pause_flags & VPF_BLOCKED) ? RUNSTATE_blocked
+                                                                                              : RUNSTATE_offline);
+        hvm->vcpu_put(v);
+        if (!requeue && runnable(v))
+            vcpu_wake(v); /* affinity moved it elsewhere */
+        irq_enable();
+    }
+}
+
+void sched_init(void)
+{
+    slice_ns = (opt_timeslice_ms ? opt_timeslice_ms : 30) * 1000000ULL;
+    for (unsigned c = 0; c < NR_CPUS; c++) {
+        list_init(&runqs[c].queue);
+        runqs[c].cap_wakeup_ns = UINT64_MAX;
+    }
+    for_each_online_cpu(c)
+        timers_cpu_init(c);
+    pr_info("Scheduler: %u CPUs, time slice %lu ms\n", nr_cpus_online, (unsigned long)(slice_ns / 1000000));
+}
+
+/* The last vCPU to have run on a CPU keeps its FPU state there; before the
+ * vCPU is destroyed, make sure no CPU still points at it. */
+void sched_forget_vcpu(struct vcpu *v)
+{
+    for_each_online_cpu(c) {
+        unsigned long f = spin_lock_irqsave(&runqs[c].lock);
+        if (runqs[c].last == v)
+            runqs[c].last = NULL;
+        spin_unlock_irqrestore(&runqs[c].lock, f);
+    }
+}

@@ -1,0 +1,15 @@
+/* Helpers shared by the hypercall handlers in core/abi/. */
+#ifndef KEEL_HYPERCALL_H
+#define KEEL_HYPERCALL_H
+
+#include <abi.h>
+#include <keel/types.h>
+
+struct vcpu;
+
+/* SCHEDOP_poll and SCHEDOP_remote_shutdown live with the event channels
+ * and the control interface. */
+long sched_poll(struct vcpu *v, abi_gva_t arg);
+long sched_remote_shutdown(struct vcpu *v, abi_gva_t arg);
+
+#endif
