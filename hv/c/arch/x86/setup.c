@@ -32,6 +32,7 @@ void arch_init_memory(void)
 void arch_init_cpus(void)
 {
     time_init();
+    rtc_read_boot_time();
     pic_disable();
     lapic_init();
     lapic_timer_calibrate();

@@ -1,16 +1,23 @@
-/* Per-domain guest-ABI state.  Later parts (shared info, event channels,
- * grant tables) hook their setup and teardown here. */
+/* Per-domain guest-ABI state: shared info, event channels, grant tables. */
 #include <keel/domain.h>
+#include <keel/event.h>
+#include <keel/grant.h>
 
-__attribute__((weak)) int domain_abi_init(struct domain *d)
+int domain_abi_init(struct domain *d)
 {
-    (void)d;
-    return 0;
+    int rc = shared_info_init(d);
+    if (!rc)
+        rc = evtchn_init(d);
+    if (!rc)
+        rc = gnttab_init(d);
+    return rc;
 }
 
-__attribute__((weak)) void domain_abi_teardown(struct domain *d)
+void domain_abi_teardown(struct domain *d)
 {
-    (void)d;
+    gnttab_teardown(d);
+    evtchn_teardown(d);
+    shared_info_teardown(d);
 }
 
 int domain_arch_init(struct domain *d)

@@ -345,6 +345,14 @@ void domain_do_work(void)
     }
 }
 
+bool domain_ram_pinned(struct domain *d, mfn_t mfn)
+{
+    for (unsigned i = 0; i < d->max_vcpus; i++)
+        if (d->vcpu[i] && d->vcpu[i]->vcpu_info_mfn == mfn)
+            return true;
+    return false;
+}
+
 void domain_print_exit_counts(struct domain *d)
 {
     char line[512];

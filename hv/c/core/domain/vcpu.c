@@ -1,5 +1,6 @@
 /* vCPU life cycle and runnability. */
 #include <keel/domain.h>
+#include <keel/guest_mem.h>
 #include <keel/heap.h>
 #include <keel/lib.h>
 #include <keel/sched.h>
@@ -23,6 +24,8 @@ int vcpu_create(struct domain *d, unsigned id, struct vcpu **out)
     v->runstate_entry_ns = time_now_ns();
     list_init(&v->sched.runq);
     timer_init(&v->singleshot, singleshot_fire, v);
+    vcpu_timers_init(v);
+    vcpu_abi_init(v);
     /* Spread a domain's vCPUs over the CPUs it may use. */
     unsigned allowed = cpumask_weight(&v->affinity);
     unsigned nth = allowed ? id % allowed : 0, cpu = 0;
@@ -48,6 +51,8 @@ void vcpu_destroy(struct vcpu *v)
     vcpu_sync_stopped(v);
     sched_remove(v);
     timer_stop(&v->singleshot);
+    timer_stop(&v->periodic);
+    timer_stop(&v->poll_timeout);
     sched_forget_vcpu(v);
     hvm_vcpu_destroy(v);
     kfree(v);
@@ -112,6 +117,30 @@ void vcpu_runstate_change(struct vcpu *v, int new_state)
         v->runstate_time[v->runstate] += now - v->runstate_entry_ns;
     v->runstate = new_state;
     v->runstate_entry_ns = now;
+    if (new_state == RUNSTATE_running)
+        vcpu_runstate_publish(v);
+}
+
+/* Write the runstate area the guest registered (by physical address). */
+void vcpu_runstate_publish(struct vcpu *v)
+{
+    if (!v->runstate_gpa)
+        return;
+    if (v->runstate_compat) {
+        struct compat_vcpu_runstate_info c;
+        c.state = v->runstate;
+        c.state_entry_time = v->runstate_entry_ns;
+        for (unsigned i = 0; i < 4; i++)
+            c.time[i] = v->runstate_time[i];
+        copy_to_gpa(v->domain, v->runstate_gpa, &c, sizeof(c));
+    } else {
+        struct vcpu_runstate_info r;
+        r.state = v->runstate;
+        r.state_entry_time = v->runstate_entry_ns;
+        for (unsigned i = 0; i < 4; i++)
+            r.time[i] = v->runstate_time[i];
+        copy_to_gpa(v->domain, v->runstate_gpa, &r, sizeof(r));
+    }
 }
 
 /* Default: nothing listens to the vCPU timer until event channels bind

@@ -224,9 +224,13 @@ int p2m_map(struct p2m *p, gfn_t gfn, mfn_t mfn, enum p2m_type type, unsigned pe
     }
     uint64_t old = t[index_of(gfn, 0)];
     bool had = hvm->p2m_present(old);
-    if (had) {
-        free_leaf(p, old, 0);
+    if (had && ((old & TYPE_MASK) >> TYPE_SHIFT) == P2M_RAM && p->domain &&
+        domain_ram_pinned(p->domain, (old & ADDR_MASK) >> PAGE_SHIFT)) {
+        spin_unlock_irqrestore(&p->lock, f);
+        return -EBUSY; /* the hypervisor keeps a pointer into that frame */
     }
+    if (had)
+        free_leaf(p, old, 0);
     set_leaf(p, gfn, mfn, type, perms, 0);
     if (type == P2M_RAM)
         p->pages++;

@@ -408,6 +408,7 @@ __noreturn void sched_start(void)
             rq->last = v;
         }
         spin_unlock(&rq->lock);
+        vcpu_poll_done(v);
         vcpu_runstate_change(v, RUNSTATE_running);
         irq_enable();
         hvm->run(v);

@@ -87,8 +87,9 @@ struct domain {
 
     /* HVM parameters and the pages the guest asked for. */
     uint64_t params[HVM_NR_PARAMS];
-    paddr_t shared_info;       /* host page, 0 until allocated */
+    paddr_t shared_info;       /* host page */
     gfn_t shared_info_gfn;     /* where the guest mapped it, ~0 if not */
+    bool shinfo_compat;        /* 32-bit layout (latched when mapped) */
     gfn_t hypercall_page_gfn;
 
     struct guest_console console;
@@ -139,6 +140,8 @@ int domain_abi_init(struct domain *d);
 void domain_abi_teardown(struct domain *d);
 const char *domain_state_name(enum domain_state s);
 void domain_print_exit_counts(struct domain *d);
+/* Does the hypervisor hold a pointer into this RAM frame (a vcpu_info)? */
+bool domain_ram_pinned(struct domain *d, mfn_t mfn);
 
 /* Guest-triggered log lines: tagged "(dN) " and rate-limited per domain. */
 void gprintk(struct domain *d, int level, const char *fmt, ...) __printf(3, 4);

@@ -12,4 +12,8 @@ struct vcpu;
 long sched_poll(struct vcpu *v, abi_gva_t arg);
 long sched_remote_shutdown(struct vcpu *v, abi_gva_t arg);
 
+struct domain;
+/* Set an HVM parameter with its side effects (the callback vector). */
+int hvm_param_set(struct domain *d, uint32_t index, uint64_t value);
+
 #endif

@@ -46,6 +46,17 @@ struct vcpu {
     uint64_t runstate_time[4];
     int runstate;
     bool initialised;        /* has a context (VCPUOP_initialise or build) */
+    /* Guest ABI state */
+    void *vcpu_info;         /* host pointer to its vcpu_info, NULL if none */
+    mfn_t vcpu_info_mfn;     /* registered frame (0: the shared-info slot) */
+    gpa_t runstate_gpa;      /* VCPUOP_register_runstate_memory_area, 0 if none */
+    bool runstate_compat;
+    struct timer periodic;   /* VCPUOP_set_periodic_timer */
+    uint64_t periodic_ns;
+    const uint32_t *poll_ports; /* SCHEDOP_poll: ports being waited for */
+    unsigned poll_nr;
+    uint32_t poll_buf[128];
+    struct timer poll_timeout;
 };
 
 int vcpu_create(struct domain *d, unsigned id, struct vcpu **out);
@@ -68,6 +79,12 @@ void vcpu_timer_expired(struct vcpu *v);
 
 /* Is the vCPU running 32-bit code (the compat ABI layouts apply)? */
 bool guest_compat(struct vcpu *v);
+
+/* Guest-ABI per-vCPU parts (timers, polling, runstate area). */
+void vcpu_abi_init(struct vcpu *v);
+void vcpu_timers_init(struct vcpu *v);
+void vcpu_poll_done(struct vcpu *v);
+void vcpu_runstate_publish(struct vcpu *v);
 
 /* The vCPU running on this physical CPU, or NULL. */
 struct vcpu *current_vcpu(void);

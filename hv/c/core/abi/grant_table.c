@@ -1,0 +1,318 @@
+/*
+ * Grant tables, version 1.  The table frames are hypervisor pages the guest
+ * maps into its own address space and fills; another domain maps a granted
+ * frame into its p2m (GNTMAP_host_map at a guest-physical address) and Keel
+ * sets GTF_reading / GTF_writing in the granter's entry while any mapping
+ * exists, so the granter can tell its page is in use.  When a granter dies,
+ * every mapping of its pages is removed before its memory is freed.
+ */
+#include <abi.h>
+#include <keel/domain.h>
+#include <keel/grant.h>
+#include <keel/guest_mem.h>
+#include <keel/heap.h>
+#include <keel/lib.h>
+#include <keel/mm.h>
+#include <keel/p2m.h>
+#include <keel/vcpu.h>
+#include <asm/page.h>
+
+#define MAX_BATCH 512
+
+int gnttab_init(struct domain *d)
+{
+    struct grant_table *gt = kzalloc(sizeof(*gt));
+    if (!gt)
+        return -ENOMEM;
+    for (unsigned i = 0; i < GNTTAB_MAX_FRAMES; i++)
+        gt->frame_gfn[i] = ~0ULL;
+    d->grants = gt;
+    return 0;
+}
+
+static int grow(struct domain *d, unsigned frames)
+{
+    struct grant_table *gt = d->grants;
+    if (frames > GNTTAB_MAX_FRAMES)
+        return -EINVAL;
+    while (gt->nr_frames < frames) {
+        unsigned i = gt->nr_frames;
+        paddr_t f = frame_alloc(0, FRAME_ZERO);
+        uint16_t *act = kzalloc(sizeof(uint16_t) * GRANT_ENTRIES_PER_FRAME);
+        if (!f || !act) {
+            if (f)
+                frame_free(f, 0);
+            kfree(act);
+            return -ENOMEM;
+        }
+        gt->frame[i] = f;
+        gt->active[i] = act;
+        gt->nr_frames++;
+        d->xen_pages++;
+    }
+    return 0;
+}
+
+int gnttab_map_frame(struct domain *d, unsigned long idx, gfn_t gfn)
+{
+    struct grant_table *gt = d->grants;
+    if (idx & XENMAPIDX_grant_table_status)
+        return -EOPNOTSUPP; /* status frames belong to v2 */
+    if (idx >= GNTTAB_MAX_FRAMES)
+        return -EINVAL;
+    spin_lock(&gt->lock);
+    int rc = grow(d, (unsigned)idx + 1);
+    if (!rc) {
+        if (gt->frame_gfn[idx] != ~0ULL && gt->frame_gfn[idx] != gfn)
+            p2m_unmap(&d->p2m, gt->frame_gfn[idx]);
+        rc = p2m_map(&d->p2m, gfn, gt->frame[idx] >> PAGE_SHIFT, P2M_XEN, P2M_R | P2M_W);
+        if (!rc)
+            gt->frame_gfn[idx] = gfn;
+    }
+    spin_unlock(&gt->lock);
+    return rc;
+}
+
+static struct grant_entry_v1 *entry(struct grant_table *gt, uint32_t ref)
+{
+    uint32_t f = ref / GRANT_ENTRIES_PER_FRAME;
+    if (f >= gt->nr_frames)
+        return NULL;
+    return (struct grant_entry_v1 *)phys_to_virt(gt->frame[f]) + ref % GRANT_ENTRIES_PER_FRAME;
+}
+
+static uint16_t *active(struct grant_table *gt, uint32_t ref)
+{
+    return &gt->active[ref / GRANT_ENTRIES_PER_FRAME][ref % GRANT_ENTRIES_PER_FRAME];
+}
+
+/* One mapping fewer of granter's ref: clear the in-use flags with the last. */
+static void release_ref(struct domain *granter, uint32_t ref)
+{
+    struct grant_table *gt = granter->grants;
+    spin_lock(&gt->lock);
+    struct grant_entry_v1 *e = entry(gt, ref);
+    if (e && *active(gt, ref) && --*active(gt, ref) == 0)
+        __atomic_fetch_and(&e->flags, (uint16_t)~(GTF_reading | GTF_writing), __ATOMIC_SEQ_CST);
+    spin_unlock(&gt->lock);
+}
+
+static int16_t map_one(struct domain *d, struct gnttab_map_grant_ref *op)
+{
+    if (!(op->flags & GNTMAP_host_map) || (op->flags & GNTMAP_device_map))
+        return GNTST_general_error;
+    if (op->host_addr & (PAGE_SIZE - 1) || op->host_addr >> 48)
+        return GNTST_bad_virt_addr;
+    struct domain *granter = domain_by_id(op->dom);
+    if (!granter || granter->state == DOMAIN_DYING || !granter->grants)
+        return GNTST_bad_domain;
+    bool ro = op->flags & GNTMAP_readonly;
+    struct grant_table *gt = granter->grants;
+    struct maptrack *mt = d->grants->maptrack;
+    if (!mt) {
+        mt = kzalloc(sizeof(*mt) * MAPTRACK_MAX);
+        if (!mt)
+            return GNTST_no_device_space;
+        d->grants->maptrack = mt;
+    }
+    unsigned handle = 0;
+    while (handle < MAPTRACK_MAX && mt[handle].used)
+        handle++;
+    if (handle == MAPTRACK_MAX)
+        return GNTST_no_device_space;
+
+    spin_lock(&gt->lock);
+    struct grant_entry_v1 *e = entry(gt, op->ref);
+    if (!e) {
+        spin_unlock(&gt->lock);
+        return GNTST_bad_gntref;
+    }
+    /* Check and mark in one step: the granter may be revoking concurrently. */
+    uint16_t flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+    for (;;) {
+        if ((flags & GTF_type_mask) != GTF_permit_access || READ_ONCE(e->domid) != d->id ||
+            (!ro && (flags & GTF_readonly))) {
+            spin_unlock(&gt->lock);
+            return GNTST_permission_denied;
+        }
+        uint16_t want = flags | GTF_reading | (ro ? 0 : GTF_writing);
+        if (__atomic_compare_exchange_n(&e->flags, &flags, want, false, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+            break;
+    }
+    gfn_t src = READ_ONCE(e->frame);
+    mfn_t mfn;
+    enum p2m_type type;
+    if (!p2m_lookup(&granter->p2m, src, &mfn, &type, NULL) || type != P2M_RAM) {
+        if (*active(gt, op->ref) == 0)
+            __atomic_fetch_and(&e->flags, (uint16_t)~(GTF_reading | GTF_writing), __ATOMIC_SEQ_CST);
+        spin_unlock(&gt->lock);
+        return GNTST_bad_page;
+    }
+    (*active(gt, op->ref))++;
+    spin_unlock(&gt->lock);
+
+    gfn_t gfn = op->host_addr >> PAGE_SHIFT;
+    if (p2m_map(&d->p2m, gfn, mfn, P2M_FOREIGN, ro ? P2M_R : P2M_R | P2M_W)) {
+        release_ref(granter, op->ref);
+        return GNTST_general_error;
+    }
+    mt[handle] = (struct maptrack){ true, ro, op->dom, op->ref, gfn };
+    op->handle = handle;
+    op->dev_bus_addr = 0;
+    return GNTST_okay;
+}
+
+static int16_t unmap_one(struct domain *d, struct gnttab_unmap_grant_ref *op)
+{
+    struct maptrack *mt = d->grants->maptrack;
+    if (!mt || op->handle >= MAPTRACK_MAX || !mt[op->handle].used)
+        return GNTST_bad_handle;
+    struct maptrack m = mt[op->handle];
+    if (op->host_addr && op->host_addr >> PAGE_SHIFT != m.gfn)
+        return GNTST_bad_virt_addr;
+    p2m_unmap(&d->p2m, m.gfn);
+    mt[op->handle].used = false;
+    struct domain *granter = domain_by_id(m.dom);
+    if (granter && granter->grants)
+        release_ref(granter, m.ref);
+    return GNTST_okay;
+}
+
+/* Remove every mapping other domains hold of d's pages (d is dying). */
+static void revoke_foreign_mappings(struct domain *d)
+{
+    unsigned long f = spin_lock_irqsave(&domlist_lock);
+    list_for_each(pos, &domain_list) {
+        struct domain *o = list_entry(pos, struct domain, list);
+        struct maptrack *mt = o->grants ? o->grants->maptrack : NULL;
+        for (unsigned h = 0; mt && h < MAPTRACK_MAX; h++) {
+            if (mt[h].used && mt[h].dom == d->id) {
+                p2m_unmap(&o->p2m, mt[h].gfn);
+                mt[h].used = false;
+            }
+        }
+    }
+    spin_unlock_irqrestore(&domlist_lock, f);
+}
+
+void gnttab_teardown(struct domain *d)
+{
+    struct grant_table *gt = d->grants;
+    if (!gt)
+        return;
+    revoke_foreign_mappings(d);
+    /* Our own mappings of others' grants end too. */
+    for (unsigned h = 0; gt->maptrack && h < MAPTRACK_MAX; h++) {
+        if (!gt->maptrack[h].used)
+            continue;
+        struct domain *granter = domain_by_id(gt->maptrack[h].dom);
+        if (granter && granter->grants && granter != d)
+            release_ref(granter, gt->maptrack[h].ref);
+        gt->maptrack[h].used = false;
+    }
+    for (unsigned i = 0; i < gt->nr_frames; i++) {
+        frame_free(gt->frame[i], 0);
+        kfree(gt->active[i]);
+        d->xen_pages--;
+    }
+    kfree(gt->maptrack);
+    kfree(gt);
+    d->grants = NULL;
+}
+
+static long op_setup_table(struct vcpu *v, abi_gva_t uop, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        struct gnttab_setup_table s;
+        struct compat_gnttab_setup_table cs;
+        bool compat = guest_compat(v);
+        abi_gva_t at = uop + i * (compat ? sizeof(cs) : sizeof(s));
+        if (compat) {
+            if (copy_from_guest(v, &cs, at, sizeof(cs)))
+                return -EFAULT;
+            s.dom = cs.dom;
+            s.nr_frames = cs.nr_frames;
+            s.frame_list = cs.frame_list;
+        } else if (copy_from_guest(v, &s, at, sizeof(s))) {
+            return -EFAULT;
+        }
+        struct domain *d = s.dom == DOMID_SELF || s.dom == v->domain->id ? v->domain : domain_by_id(s.dom);
+        s.status = GNTST_okay;
+        if (!d)
+            s.status = GNTST_bad_domain;
+        else if (d != v->domain && !v->domain->is_control)
+            s.status = GNTST_permission_denied;
+        else if (s.nr_frames > GNTTAB_MAX_FRAMES)
+            s.status = GNTST_general_error;
+        if (s.status == GNTST_okay) {
+            spin_lock(&d->grants->lock);
+            int rc = grow(d, s.nr_frames);
+            spin_unlock(&d->grants->lock);
+            if (rc)
+                s.status = GNTST_general_error;
+        }
+        /* Auto-translated guests learn where each frame is mapped. */
+        for (uint32_t f = 0; s.status == GNTST_okay && f < s.nr_frames; f++) {
+            uint64_t g = d->grants->frame_gfn[f];
+            if (copy_to_guest(v, s.frame_list + f * (compat ? 4 : 8), &g, compat ? 4 : 8))
+                return -EFAULT;
+        }
+        if (compat) {
+            cs.status = s.status;
+            if (copy_to_guest(v, at, &cs, sizeof(cs)))
+                return -EFAULT;
+        } else if (copy_to_guest(v, at, &s, sizeof(s))) {
+            return -EFAULT;
+        }
+    }
+    return 0;
+}
+
+long do_grant_table_op(struct vcpu *v, uint32_t cmd, abi_gva_t uop, uint32_t count)
+{
+    struct domain *d = v->domain;
+    if (count > MAX_BATCH)
+        return -EINVAL;
+    switch (cmd) {
+    case GNTTABOP_map_grant_ref:
+        for (uint32_t i = 0; i < count; i++) {
+            struct gnttab_map_grant_ref op;
+            abi_gva_t at = uop + i * sizeof(op);
+            if (copy_from_guest(v, &op, at, sizeof(op)))
+                return -EFAULT;
+            op.status = map_one(d, &op);
+            if (copy_to_guest(v, at, &op, sizeof(op)))
+                return -EFAULT;
+        }
+        return 0;
+    case GNTTABOP_unmap_grant_ref:
+        for (uint32_t i = 0; i < count; i++) {
+            struct gnttab_unmap_grant_ref op;
+            abi_gva_t at = uop + i * sizeof(op);
+            if (copy_from_guest(v, &op, at, sizeof(op)))
+                return -EFAULT;
+            op.status = unmap_one(d, &op);
+            if (copy_to_guest(v, at, &op, sizeof(op)))
+                return -EFAULT;
+        }
+        return 0;
+    case GNTTABOP_setup_table:
+        return op_setup_table(v, uop, count);
+    case GNTTABOP_query_size:
+        for (uint32_t i = 0; i < count; i++) {
+            struct gnttab_query_size q;
+            abi_gva_t at = uop + i * sizeof(q);
+            if (copy_from_guest(v, &q, at, sizeof(q)))
+                return -EFAULT;
+            struct domain *t = q.dom == DOMID_SELF || q.dom == d->id ? d : domain_by_id(q.dom);
+            q.status = !t ? GNTST_bad_domain : (t != d && !d->is_control) ? GNTST_permission_denied : GNTST_okay;
+            q.nr_frames = q.status == GNTST_okay ? t->grants->nr_frames : 0;
+            q.max_nr_frames = GNTTAB_MAX_FRAMES;
+            if (copy_to_guest(v, at, &q, sizeof(q)))
+                return -EFAULT;
+        }
+        return 0;
+    default:
+        return -ENOSYS;
+    }
+}
