@@ -89,8 +89,8 @@ void arch_test_fault(void)
     } else if (!strcmp(f, "ud")) {
         __asm__ __volatile__("ud2");
     } else if (!strcmp(f, "de")) {
-        volatile unsigned zero = 0;
-        pr_info("%u\n", 1u / zero);
+        unsigned zero = 0;
+        __asm__ __volatile__("div %2" ::"a"(1u), "d"(0u), "r"(zero));
     } else if (!strcmp(f, "stack")) {
         pr_info("%lu\n", (unsigned long)recurse(0)); /* runs into the guard page */
     } else {

@@ -9,11 +9,11 @@
 #include <keel/vcpu.h>
 #include <asm/hvm.h>
 
-/* VMX-style access rights (type S DPL P in 0-7, AVL L D G in 12-15) to the
- * 12-bit packing of struct segment. */
+/* The _ar fields use the 12-bit packing of struct segment already (Xen's
+ * hvm_vcpu.h: type S DPL P in bits 0-7, AVL L D/B G in bits 8-11). */
 static uint16_t ar_to_attr(uint16_t ar)
 {
-    return (uint16_t)((ar & 0xFF) | ((ar >> 4) & 0xF00));
+    return ar & 0xFFF;
 }
 
 static int context_32(struct hvm_context *c, const struct vcpu_hvm_x86_32 *r, struct guest_regs *g)

@@ -9,7 +9,7 @@
 #include <keel/printk.h>
 #include <keel/time.h>
 
-#define BURST 1000          /* lines */
+#define BURST GUEST_LOG_BURST
 #define REFILL_PER_SEC 200  /* lines */
 
 static bool take_token(struct domain *d)

@@ -111,6 +111,8 @@ int domain_create(const struct domain_config *cfg, int want_id, struct domain **
     d->shutdown_code = -1;
     d->shared_info_gfn = ~0ULL;
     d->created_ns = time_now_ns();
+    d->log_tokens = GUEST_LOG_BURST;
+    d->log_stamp_ns = d->created_ns;
     /* Each domain's TSC starts near zero. */
     d->tsc_offset = 0 - rdtsc();
     list_init(&d->list);

@@ -52,6 +52,7 @@ struct domain_image {
 };
 
 #define GUEST_LINE_MAX 256
+#define GUEST_LOG_BURST 1000 /* lines a domain may print at once to the serial console */
 
 struct guest_console {
     char line[GUEST_LINE_MAX];

@@ -6,6 +6,8 @@
 #include <keel/timer.h>
 #include <keel/types.h>
 
+struct hvm_context;
+
 struct vmx_vcpu {
     paddr_t vmcs;          /* VMCS region */
     bool launched;         /* VMLAUNCH done since the last VMCLEAR */
@@ -19,6 +21,11 @@ struct vmx_vcpu {
     uint64_t vpid_gen;
     unsigned vpid_cpu;
     uint64_t tlb_gen;
+    bool configured;       /* constant VMCS fields written (first VMPTRLD) */
+    bool ctx_pending;      /* set_context() left *ctx for the next run */
+    struct hvm_context *ctx;
+    uint64_t cr2;          /* guest CR2: VM entry and exit do not switch it */
+    uint32_t entry_intr;   /* VM-entry interruption info of the next entry */
 };
 
 struct svm_vcpu {
