@@ -99,6 +99,7 @@ class DomainSet:
     def __init__(
         self,
         backend: Backend,
+        *,
         flavour: Flavour = "64",
         cpus: int = 2,
         memory_mib: int | None = None,

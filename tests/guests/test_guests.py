@@ -38,7 +38,9 @@ BATCHES = batches()
     ("backend", "flavour", "tests"),
     [pytest.param(b, f, ts, id=f"{b}-{f}-{label}") for b, f, label, ts in BATCHES],
 )
-def test_guest_kernels(run_boot: RunBoot, tmp_path: Path, backend: str, flavour: str, tests: list[ManifestTest]) -> None:
+def test_guest_kernels(
+    run_boot: RunBoot, tmp_path: Path, backend: str, flavour: str, tests: list[ManifestTest]
+) -> None:
     s = DomainSet(backend=backend, flavour=flavour, cpus=2)  # type: ignore[arg-type]
     for t in tests:
         t.add_to(s)
