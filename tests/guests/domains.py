@@ -222,20 +222,26 @@ class ManifestTest:
 
 
 def load_manifest(path: Path = MANIFEST) -> list[ManifestTest]:
-    data = tomllib.loads(path.read_text())
+    """manifest.toml and every manifest.d/*.toml next to it."""
+    data: dict[str, dict[str, object]] = {}
+    for f in [path, *sorted(path.with_name("manifest.d").glob("*.toml"))]:
+        for name, table in tomllib.loads(f.read_text()).items():
+            if name in data:
+                raise ValueError(f"{f}: test {name!r} is defined twice")
+            data[name] = table
     tests = []
     for name, t in data.items():
         tests.append(
             ManifestTest(
                 name=name,
-                image=t["image"],
-                vcpus=int(t.get("vcpus", 1)),
-                memory=int(t.get("memory", 16)),
+                image=str(t["image"]),
+                vcpus=int(str(t.get("vcpus", 1))),
+                memory=int(str(t.get("memory", 16))),
                 cmdline=str(t.get("cmdline", "")),
-                extra_domains=tuple(t.get("extra_domains", [])),
-                timeout=float(t.get("timeout", 60)),
-                groups=tuple(t.get("groups", [])),
-                flavours=tuple(t.get("flavours", ["64", "32"])),
+                extra_domains=tuple(t.get("extra_domains", [])),  # type: ignore[arg-type]
+                timeout=float(str(t.get("timeout", 60))),
+                groups=tuple(t.get("groups", [])),  # type: ignore[arg-type]
+                flavours=tuple(t.get("flavours", ["64", "32"])),  # type: ignore[arg-type]
                 expect=str(t.get("expect", "SUCCESS")),
             )
         )

@@ -333,7 +333,7 @@ static long op_bind_virq(struct vcpu *v, abi_gva_t arg)
     if (copy_from_guest(v, &b, arg, sizeof(b)))
         return -EFAULT;
     if (b.virq >= NR_VIRQS || (b.virq != VIRQ_TIMER && b.virq != VIRQ_DEBUG && b.virq != VIRQ_CONSOLE &&
-                               b.virq != VIRQ_DOM_EXC && b.virq != VIRQ_ARCH_0))
+                               b.virq != VIRQ_DOM_EXC && b.virq != VIRQ_ARCH_0 && b.virq != VIRQ_KEEL_SHUTDOWN_REQUEST))
         return -EINVAL;
     if (b.vcpu >= d->max_vcpus)
         return -ENOENT;

@@ -4,6 +4,7 @@
 #include <keel/domain.h>
 #include <keel/event.h>
 #include <keel/guest_mem.h>
+#include <keel/hypercall.h>
 #include <keel/lib.h>
 #include <keel/time.h>
 #include <keel/vcpu.h>
@@ -80,24 +81,30 @@ static int context_64(struct hvm_context *c, const struct vcpu_hvm_x86_64 *r, st
     return 0;
 }
 
-static long op_initialise(struct vcpu *v, struct vcpu *t, abi_gva_t arg)
+/* Give a vCPU that is not running the state described by ctx. */
+int vcpu_set_abi_context(struct vcpu *t, const struct vcpu_hvm_context *ctx)
 {
-    struct vcpu_hvm_context ctx;
     struct hvm_context c;
     struct guest_regs g;
-    if (copy_from_guest(v, &ctx, arg, sizeof(ctx)))
-        return -EFAULT;
-    if (!(t->pause_flags & VPF_DOWN))
-        return -EBUSY; /* only a vCPU that is down can take a new context */
-    int rc = ctx.mode == VCPU_HVM_MODE_32B   ? context_32(&c, &ctx.cpu_regs.x86_32, &g)
-             : ctx.mode == VCPU_HVM_MODE_64B ? context_64(&c, &ctx.cpu_regs.x86_64, &g)
-                                             : -EINVAL;
+    int rc = ctx->mode == VCPU_HVM_MODE_32B   ? context_32(&c, &ctx->cpu_regs.x86_32, &g)
+             : ctx->mode == VCPU_HVM_MODE_64B ? context_64(&c, &ctx->cpu_regs.x86_64, &g)
+                                              : -EINVAL;
     if (rc)
         return rc;
     hvm->set_context(t, &c);
     t->regs = g;
     t->initialised = true;
     return 0;
+}
+
+static long op_initialise(struct vcpu *v, struct vcpu *t, abi_gva_t arg)
+{
+    struct vcpu_hvm_context ctx;
+    if (copy_from_guest(v, &ctx, arg, sizeof(ctx)))
+        return -EFAULT;
+    if (!(t->pause_flags & VPF_DOWN))
+        return -EBUSY; /* only a vCPU that is down can take a new context */
+    return vcpu_set_abi_context(t, &ctx);
 }
 
 static void periodic_fire(void *data)

@@ -19,10 +19,13 @@ static unsigned nr_domains;
 static unsigned next_id = 1;
 static bool had_control;
 
-/* Domains whose shutdown action is waiting for the scheduling loop. */
+/* Ids of domains whose shutdown action waits for the scheduling loop.  Ids,
+ * not pointers: the control domain may destroy a domain meanwhile.  All
+ * destruction is serialised by destroy_lock. */
 static spinlock_t work_lock = SPINLOCK_INIT;
-static struct domain *work[64];
+static uint16_t work[256];
 static unsigned nr_work;
+static spinlock_t destroy_lock = SPINLOCK_INIT;
 
 void domain_subsys_init(void)
 {
@@ -187,6 +190,20 @@ void domain_destroy(struct domain *d)
     free_domain(d);
 }
 
+/* The control domain's destroy: serialised with the shutdown actions. */
+int domain_destroy_by_id(unsigned id)
+{
+    spin_lock(&destroy_lock);
+    struct domain *d = domain_by_id(id);
+    int rc = -ESRCH;
+    if (d && d->state != DOMAIN_DYING) {
+        domain_destroy(d);
+        rc = 0;
+    }
+    spin_unlock(&destroy_lock);
+    return rc;
+}
+
 void domain_pause(struct domain *d)
 {
     spin_lock(&d->lock);
@@ -219,13 +236,13 @@ static void queue_work(struct domain *d)
 {
     unsigned long f = spin_lock_irqsave(&work_lock);
     for (unsigned i = 0; i < nr_work; i++) {
-        if (work[i] == d) {
+        if (work[i] == d->id) {
             spin_unlock_irqrestore(&work_lock, f);
             return;
         }
     }
     BUG_ON(nr_work == ARRAY_SIZE(work));
-    work[nr_work++] = d;
+    work[nr_work++] = d->id;
     spin_unlock_irqrestore(&work_lock, f);
 }
 
@@ -263,12 +280,12 @@ bool domain_work_pending(void)
     return READ_ONCE(nr_work) != 0;
 }
 
-static struct domain *take_work(void)
+static int take_work(void)
 {
     unsigned long f = spin_lock_irqsave(&work_lock);
-    struct domain *d = nr_work ? work[--nr_work] : NULL;
+    int id = nr_work ? work[--nr_work] : -1;
     spin_unlock_irqrestore(&work_lock, f);
-    return d;
+    return id;
 }
 
 static enum domain_action action_for(struct domain *d)
@@ -338,9 +355,14 @@ void domain_do_work(void)
 {
     if (!domain_work_pending())
         return;
-    struct domain *d;
-    while ((d = take_work()))
-        domain_handle_shutdown(d);
+    int id;
+    while ((id = take_work()) >= 0) {
+        spin_lock(&destroy_lock); /* interrupts stay on: stopping vCPUs takes IPIs */
+        struct domain *d = domain_by_id((unsigned)id);
+        if (d && d->state == DOMAIN_SHUTDOWN)
+            domain_handle_shutdown(d);
+        spin_unlock(&destroy_lock);
+    }
     if (!had_control && domain_count() == 0 && domain_boot_done()) {
         pr_info("Keel: no domains left and no control domain\n");
         machine_power_off();

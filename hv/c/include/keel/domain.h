@@ -117,6 +117,8 @@ void domain_subsys_init(void);
 int domain_create(const struct domain_config *cfg, int want_id, struct domain **out);
 /* Tear down: every vCPU, every frame, every allocation. */
 void domain_destroy(struct domain *d);
+/* Destroy by id, serialised with the domains' own shutdown actions. */
+int domain_destroy_by_id(unsigned id);
 struct domain *domain_by_id(unsigned id);
 void domain_pause(struct domain *d);
 void domain_unpause(struct domain *d);
