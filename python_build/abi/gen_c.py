@@ -54,6 +54,8 @@ def hypercall_numbers(spec: Spec) -> list[str]:
         out.append(f"#define __HYPERVISOR_{hc.name} {hc.number}")
     top = max((hc.number for hc in spec.hypercalls), default=-1)
     out.append(f"#define ABI_NR_HYPERCALL_SLOTS {top + 1}")
+    regs = max((sum(2 if a.type.name in ("u64", "i64") else 1 for a in hc.args) for hc in spec.hypercalls), default=0)
+    out.append(f"#define ABI_MAX_ARG_REGS {regs} /* argument registers any hypercall reads (32-bit guests) */")
     out.append("")
     for hc in spec.hypercalls:
         if not hc.subops:

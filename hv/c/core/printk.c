@@ -1,4 +1,5 @@
 /* printk, the console list and the log ring. */
+#include <keel/cmdline.h>
 #include <keel/console.h>
 #include <keel/lib.h>
 #include <keel/printk.h>
@@ -8,6 +9,27 @@
 #define LINE_MAX 512
 
 int console_loglevel = LOG_INFO;
+
+/* loglvl=debug|info|notice|warning|error or 0-7: what reaches the serial
+ * console (everything always reaches the log ring). */
+static bool parse_loglvl(const char *v)
+{
+    static const char *const names[] = { "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug" };
+    if (!v)
+        return false;
+    if (!strcmp(v, "all")) {
+        console_loglevel = LOG_DEBUG;
+        return true;
+    }
+    for (int i = 0; i < 8; i++) {
+        if (!strcmp(v, names[i]) || (v[0] == '0' + i && !v[1])) {
+            console_loglevel = i;
+            return true;
+        }
+    }
+    return false;
+}
+custom_param("loglvl", parse_loglvl);
 
 static struct console_dev *consoles[MAX_CONSOLES];
 static unsigned nr_consoles;

@@ -12,27 +12,46 @@
 #define BURST GUEST_LOG_BURST
 #define REFILL_PER_SEC 200  /* lines */
 
-static bool take_token(struct domain *d)
+struct bucket {
+    uint64_t *tokens;
+    uint64_t *stamp;
+    uint64_t burst, per_sec;
+};
+
+static bool take_token(struct bucket b, uint64_t *suppressed)
 {
     uint64_t now = time_now_ns();
-    uint64_t earned = (now - d->log_stamp_ns) * REFILL_PER_SEC / 1000000000ULL;
+    uint64_t earned = (now - *b.stamp) * b.per_sec / 1000000000ULL;
     if (earned) {
-        d->log_tokens = MIN(d->log_tokens + earned, (uint64_t)BURST);
-        d->log_stamp_ns = now;
+        *b.tokens = MIN(*b.tokens + earned, b.burst);
+        *b.stamp = now;
     }
-    if (d->log_tokens) {
-        d->log_tokens--;
+    if (*b.tokens) {
+        (*b.tokens)--;
         return true;
     }
-    d->log_suppressed++;
+    (*suppressed)++;
     return false;
 }
 
-static void emit(struct domain *d, int level, const char *text)
+/* What the guest prints: generous, it is the guest's console. */
+static struct bucket output_bucket(struct domain *d)
 {
-    if (!take_token(d))
-        level = LOG_DEBUG + 1; /* ring only */
-    if (d->log_suppressed && level <= LOG_DEBUG) {
+    return (struct bucket){ &d->log_tokens, &d->log_stamp_ns, BURST, REFILL_PER_SEC };
+}
+
+/* What Keel says about the guest's misbehaviour: terse. */
+static struct bucket notice_bucket(struct domain *d)
+{
+    return (struct bucket){ &d->notice_tokens, &d->notice_stamp_ns, 20, 5 };
+}
+
+static void emit(struct domain *d, int level, const char *text, struct bucket b)
+{
+    /* Lines below the console level only go to the ring: no budget. */
+    if (level <= console_loglevel && !take_token(b, &d->log_suppressed))
+        level = LOG_DEBUG + 1; /* over budget: ring only */
+    if (d->log_suppressed && level <= console_loglevel) {
         printk(level, "(d%u) [%lu lines suppressed]\n", d->id, (unsigned long)d->log_suppressed);
         d->log_suppressed = 0;
     }
@@ -47,7 +66,7 @@ void guest_console_write(struct domain *d, const char *buf, size_t len)
         char ch = buf[i];
         if (ch == '\n' || c->len == GUEST_LINE_MAX - 1) {
             c->line[c->len] = '\0';
-            emit(d, LOG_INFO, c->line);
+            emit(d, LOG_INFO, c->line, output_bucket(d));
             c->len = 0;
             if (ch == '\n')
                 continue;
@@ -63,6 +82,13 @@ void guest_console_write(struct domain *d, const char *buf, size_t len)
 void gprintk(struct domain *d, int level, const char *fmt, ...)
 {
     char text[GUEST_LINE_MAX];
+    /* The budget is checked before any formatting: a guest looping on an
+     * unhandled port costs one comparison per exit, not a printf. */
+    spin_lock(&d->lock);
+    bool ok = take_token(notice_bucket(d), &d->log_suppressed);
+    spin_unlock(&d->lock);
+    if (!ok)
+        return;
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(text, sizeof(text), fmt, ap);
@@ -70,6 +96,10 @@ void gprintk(struct domain *d, int level, const char *fmt, ...)
     if (n > 0 && text[MIN((size_t)n, sizeof(text) - 1) - 1] == '\n')
         text[MIN((size_t)n, sizeof(text) - 1) - 1] = '\0';
     spin_lock(&d->lock);
-    emit(d, level, text);
+    if (d->log_suppressed && level <= console_loglevel) {
+        printk(level, "(d%u) [%lu lines suppressed]\n", d->id, (unsigned long)d->log_suppressed);
+        d->log_suppressed = 0;
+    }
+    printk(level, "(d%u) %s\n", d->id, text);
     spin_unlock(&d->lock);
 }

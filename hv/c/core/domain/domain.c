@@ -24,7 +24,7 @@ static bool had_control;
  * destruction is serialised by destroy_lock. */
 static spinlock_t work_lock = SPINLOCK_INIT;
 static uint16_t work[256];
-static unsigned nr_work;
+volatile unsigned nr_work; /* read on every exit (hvm_should_stop) */
 static spinlock_t destroy_lock = SPINLOCK_INIT;
 
 void domain_subsys_init(void)
@@ -101,9 +101,12 @@ int domain_create(const struct domain_config *cfg, int want_id, struct domain **
         return rc;
     if (!hvm_available())
         return -ENODEV;
+    uint64_t free_before = frame_free_pages();
+    uint64_t tsc = rdtsc();
     struct domain *d = kzalloc(sizeof(*d));
     if (!d)
         return -ENOMEM;
+    d->created_tsc = tsc;
     d->config = *cfg;
     memcpy(d->name, cfg->name, DOMAIN_NAME_MAX);
     d->is_control = cfg->is_control;
@@ -116,6 +119,8 @@ int domain_create(const struct domain_config *cfg, int want_id, struct domain **
     d->created_ns = time_now_ns();
     d->log_tokens = GUEST_LOG_BURST;
     d->log_stamp_ns = d->created_ns;
+    d->notice_tokens = 20;
+    d->notice_stamp_ns = d->created_ns;
     /* Each domain's TSC starts near zero. */
     d->tsc_offset = 0 - rdtsc();
     list_init(&d->list);
@@ -162,6 +167,7 @@ int domain_create(const struct domain_config *cfg, int want_id, struct domain **
         return -EEXIST;
     }
     d->id = (uint16_t)id;
+    d->overhead_pages = free_before - frame_free_pages();
     by_id[id] = d;
     list_add_tail(&d->list, &domain_list);
     nr_domains++;
@@ -186,8 +192,12 @@ void domain_destroy(struct domain *d)
     nr_domains--;
     spin_unlock_irqrestore(&domlist_lock, f);
     domain_print_exit_counts(d);
-    pr_info("Domain %u (%s) destroyed\n", d->id, d->name);
+    uint64_t t0 = rdtsc();
+    unsigned id = d->id;
+    char name[DOMAIN_NAME_MAX];
+    memcpy(name, d->name, sizeof(name));
     free_domain(d);
+    pr_info("Domain %u (%s) destroyed in %lu TSC ticks\n", id, name, (unsigned long)(rdtsc() - t0));
 }
 
 /* The control domain's destroy: serialised with the shutdown actions. */
@@ -375,6 +385,19 @@ bool domain_ram_pinned(struct domain *d, mfn_t mfn)
         if (d->vcpu[i] && d->vcpu[i]->vcpu_info_mfn == mfn)
             return true;
     return false;
+}
+
+/* First entry into the guest: creation-to-first-instruction and footprint
+ * figures for the benchmarks (docs/benchmarks.md). */
+void domain_first_entry(struct domain *d)
+{
+    uint64_t now = rdtsc();
+    d->started = true;
+    pr_info("Domain %u (%s): first entry %lu TSC ticks after creation, %lu after boot; hypervisor memory %lu KiB + "
+            "%lu KiB page tables for %lu MiB\n",
+            d->id, d->name, (unsigned long)(now - d->created_tsc), (unsigned long)(now - boot_tsc),
+            (unsigned long)(d->overhead_pages * 4), (unsigned long)(d->p2m.table_pages * 4),
+            (unsigned long)(d->p2m.pages >> 8));
 }
 
 void domain_print_exit_counts(struct domain *d)

@@ -34,7 +34,7 @@ struct runq {
     struct vcpu *last;       /* whose FPU/MSR state is in the registers */
     uint64_t slice_end_ns;
     uint64_t cap_wakeup_ns;  /* a capped vCPU becomes eligible again */
-    volatile bool need_resched;
+    struct percpu *pc;       /* its need_resched and current are read on every exit */
     volatile bool idle;
 } __aligned(64);
 
@@ -216,7 +216,7 @@ void vcpu_wake(struct vcpu *v)
         bool poke = rq->idle || !rq->curr ||
                     (rq->curr && v->sched.vruntime + slice_ns / 2 < rq->curr->sched.vruntime);
         if (poke && rq->curr)
-            rq->need_resched = true;
+            rq->pc->need_resched = true;
         unlock_two(old, rq);
         if (poke)
             ipi(to);
@@ -250,14 +250,12 @@ void vcpu_kick(struct vcpu *v)
 
 void sched_yield(void)
 {
-    runqs[smp_processor_id()].need_resched = true;
+    this_cpu()->need_resched = true;
 }
 
 bool sched_should_stop(void)
 {
-    struct runq *rq = &runqs[smp_processor_id()];
-    struct vcpu *v = rq->curr;
-    return rq->need_resched || !v || !runnable(v) || domain_work_pending();
+    return hvm_should_stop();
 }
 
 int sched_set_affinity(struct vcpu *v, const void *mask)
@@ -315,9 +313,9 @@ static void timer_interrupt(struct cpu_regs *r)
     uint64_t now = time_now_ns();
     spin_lock(&rq->lock);
     if (rq->curr && rq->nr && now >= rq->slice_end_ns)
-        rq->need_resched = true;
+        rq->pc->need_resched = true;
     if (rq->cap_wakeup_ns <= now)
-        rq->need_resched = true;
+        rq->pc->need_resched = true;
     reprogram(rq);
     spin_unlock(&rq->lock);
 }
@@ -395,7 +393,8 @@ __noreturn void sched_start(void)
             continue;
         }
         rq->curr = v;
-        rq->need_resched = false;
+        rq->pc->current = v;
+        rq->pc->need_resched = false;
         v->is_running = true;
         v->processor = self;
         v->sched.slice_start_ns = now;
@@ -409,6 +408,8 @@ __noreturn void sched_start(void)
         }
         spin_unlock(&rq->lock);
         vcpu_poll_done(v);
+        if (unlikely(!v->domain->started))
+            domain_first_entry(v->domain);
         vcpu_runstate_change(v, RUNSTATE_running);
         irq_enable();
         hvm->run(v);
@@ -418,6 +419,7 @@ __noreturn void sched_start(void)
         account(v, now);
         spin_lock(&rq->lock);
         rq->curr = NULL;
+        rq->pc->current = NULL;
         __atomic_store_n(&v->is_running, false, __ATOMIC_RELEASE);
         bool requeue = runnable(v) && cpumask_test(&v->affinity, self);
         if (requeue)
@@ -439,8 +441,10 @@ void sched_init(void)
         list_init(&runqs[c].queue);
         runqs[c].cap_wakeup_ns = UINT64_MAX;
     }
-    for_each_online_cpu(c)
+    for_each_online_cpu(c) {
         timers_cpu_init(c);
+        runqs[c].pc = percpu_of[c];
+    }
     pr_info("Scheduler: %u CPUs, time slice %lu ms\n", nr_cpus_online, (unsigned long)(slice_ns / 1000000));
 }
 

@@ -84,6 +84,9 @@ struct domain {
 
     uint64_t tsc_offset;       /* guest TSC = host TSC + offset */
     uint64_t created_ns;
+    uint64_t created_tsc;      /* for the benchmarks: creation to first entry */
+    bool started;              /* vCPU 0 has entered the guest once */
+    uint64_t overhead_pages;   /* frames domain_create() took (not guest RAM) */
     uint64_t restarts;
 
     /* HVM parameters and the pages the guest asked for. */
@@ -97,6 +100,8 @@ struct domain {
     uint64_t log_tokens;       /* rate limit for guest-triggered messages */
     uint64_t log_stamp_ns;
     uint64_t log_suppressed;
+    uint64_t notice_tokens;    /* rate limit for Keel's messages about the guest */
+    uint64_t notice_stamp_ns;
 
     struct evtchn_domain *evtchn;
     struct grant_table *grants;
@@ -143,6 +148,7 @@ int domain_abi_init(struct domain *d);
 void domain_abi_teardown(struct domain *d);
 const char *domain_state_name(enum domain_state s);
 void domain_print_exit_counts(struct domain *d);
+void domain_first_entry(struct domain *d);
 /* Does the hypervisor hold a pointer into this RAM frame (a vcpu_info)? */
 bool domain_ram_pinned(struct domain *d, mfn_t mfn);
 

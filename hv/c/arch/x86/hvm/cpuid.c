@@ -70,8 +70,11 @@ bool hvm_cpuid(struct vcpu *v)
             memset(&r, 0, sizeof(r));
         goto out;
     }
-    uint32_t max_basic = MIN(cpuid(0).eax, 0xDu);
-    uint32_t max_ext = MIN(cpuid(0x80000000).eax, 0x80000008u);
+    static uint32_t max_basic, max_ext;
+    if (!max_basic) {
+        max_ext = MIN(cpuid(0x80000000).eax, 0x80000008u);
+        max_basic = MIN(cpuid(0).eax, 0xDu);
+    }
     if ((leaf < 0x80000000 && leaf > max_basic) || (leaf >= 0x80000000 && leaf > max_ext)) {
         memset(&r, 0, sizeof(r));
         goto out;

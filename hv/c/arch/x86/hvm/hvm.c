@@ -84,11 +84,7 @@ void hvm_init(void)
 
 bool hvm_long_mode(struct vcpu *v)
 {
-    struct segment cs;
-    if (!(hvm->get_reg(v, HVM_EFER) & EFER_LMA))
-        return false;
-    hvm->get_segment(v, SEG_CS, &cs);
-    return cs.attr & (1u << 9); /* CS.L */
+    return hvm->long_mode(v);
 }
 
 bool guest_compat(struct vcpu *v)
@@ -151,6 +147,7 @@ uint32_t hvm_tlb_tag(uint32_t *tag, uint64_t *gen, unsigned *cpu, uint32_t max, 
     if (!pool->gen) {
         pool->gen = 1;
         pool->next = 1;
+        this_cpu()->tlb_tag_gen = 1;
     }
     if (*tag && *cpu == me && *gen == pool->gen)
         return *tag;
@@ -160,6 +157,7 @@ uint32_t hvm_tlb_tag(uint32_t *tag, uint64_t *gen, unsigned *cpu, uint32_t max, 
     }
     *tag = pool->next++;
     *gen = pool->gen;
+    this_cpu()->tlb_tag_gen = pool->gen;
     *cpu = me;
     *flush = true; /* the tag may carry translations from its last owner */
     return *tag;

@@ -7,8 +7,10 @@
 #include <keel/domain.h>
 #include <keel/guest_mem.h>
 #include <keel/lib.h>
+#include <keel/p2m.h>
 #include <keel/vcpu.h>
 #include <asm/hvm.h>
+#include <asm/page.h>
 
 #include "insn.h"
 
@@ -38,39 +40,74 @@ static bool legacy_prefix(uint8_t b)
     }
 }
 
+/* Host pointer to the code page at va, through the per-vCPU cache. */
+static const uint8_t *code_page(struct vcpu *v, gva_t va)
+{
+    struct insn_cache *c = &v->hvm.insn;
+    uint64_t cr3 = hvm->get_reg(v, HVM_CR3);
+    uint64_t gen = __atomic_load_n(&v->domain->p2m.tlb_gen, __ATOMIC_ACQUIRE);
+    gva_t page = va & PAGE_MASK;
+    if (c->valid && c->page == page && c->cr3 == cr3 && c->tlb_gen == gen)
+        return c->host;
+    gpa_t gpa;
+    mfn_t mfn;
+    enum p2m_type type;
+    if (guest_translate(v, page, false, &gpa) ||
+        !p2m_lookup(&v->domain->p2m, gpa >> PAGE_SHIFT, &mfn, &type, NULL) || type != P2M_RAM)
+        return NULL;
+    c->cr3 = cr3;
+    c->page = page;
+    c->host = phys_to_virt(mfn << PAGE_SHIFT);
+    c->tlb_gen = gen;
+    c->valid = true;
+    c->len = 0;
+    return c->host;
+}
+
 unsigned insn_length(struct vcpu *v, enum insn_kind kind)
 {
     uint8_t buf[15];
     struct segment cs;
-    hvm->get_segment(v, SEG_CS, &cs);
-    bool code64 = hvm_long_mode(v);
+    struct insn_cache *c = &v->hvm.insn;
     uint64_t rip = hvm->get_reg(v, HVM_RIP);
-    gva_t va = code64 ? rip : (uint32_t)(cs.base + rip);
-
-    /* Read what is there, up to the end of the page first (the common
-     * case), then the rest only if the instruction crosses it. */
-    size_t first = MIN(sizeof(buf), PAGE_SIZE - (va & (PAGE_SIZE - 1)));
-    if (copy_from_guest(v, buf, va, first)) {
-        domain_crash(v->domain, "vCPU %u: cannot read the instruction at %#lx", v->id, (unsigned long)rip);
-        return 0;
+    /* The same intercepted instruction as last time (a guest loop): its
+     * length is known.  Rewriting that instruction with another of the same
+     * kind but other prefixes, without changing CR3, could only mislead the
+     * guest itself. */
+    if (c->len && c->rip == rip && c->kind == kind && c->valid && c->cr3 == hvm->get_reg(v, HVM_CR3) &&
+        c->tlb_gen == __atomic_load_n(&v->domain->p2m.tlb_gen, __ATOMIC_ACQUIRE))
+        return c->len;
+    bool code64 = hvm_long_mode(v);
+    gva_t va = rip;
+    if (!code64) {
+        hvm->get_segment(v, SEG_CS, &cs);
+        va = (uint32_t)(cs.base + rip);
     }
-    size_t have = first;
-    unsigned i = 0;
-    while (i < have && legacy_prefix(buf[i]))
-        i++;
-    if (code64 && i < have && (buf[i] & 0xF0) == 0x40)
-        i++;
-    unsigned need = i + opcodes[kind].len;
-    if (need > have && need <= sizeof(buf)) {
-        if (copy_from_guest(v, buf + have, va + have, need - have)) {
+    size_t off = va & (PAGE_SIZE - 1);
+    const uint8_t *p;
+    if (off + sizeof(buf) <= PAGE_SIZE && (p = code_page(v, va))) {
+        p += off; /* the common case: the instruction is within one page */
+    } else {
+        if (copy_from_guest(v, buf, va, MIN(sizeof(buf), PAGE_SIZE - off)) ||
+            (off + sizeof(buf) > PAGE_SIZE &&
+             copy_from_guest(v, buf + (PAGE_SIZE - off), va + (PAGE_SIZE - off), sizeof(buf) - (PAGE_SIZE - off)))) {
             domain_crash(v->domain, "vCPU %u: cannot read the instruction at %#lx", v->id, (unsigned long)rip);
             return 0;
         }
-        have = need;
+        p = buf;
     }
-    if (need > sizeof(buf) || memcmp(buf + i, opcodes[kind].bytes, opcodes[kind].len)) {
+    unsigned i = 0;
+    while (i < sizeof(buf) && legacy_prefix(p[i]))
+        i++;
+    if (code64 && i < sizeof(buf) && (p[i] & 0xF0) == 0x40)
+        i++;
+    unsigned need = i + opcodes[kind].len;
+    if (need > sizeof(buf) || memcmp(p + i, opcodes[kind].bytes, opcodes[kind].len)) {
         domain_crash(v->domain, "vCPU %u: unexpected instruction at %#lx for this exit", v->id, (unsigned long)rip);
         return 0;
     }
+    c->rip = rip;
+    c->kind = kind;
+    c->len = c->valid && p != buf ? (uint8_t)need : 0;
     return need;
 }

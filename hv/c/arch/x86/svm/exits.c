@@ -23,17 +23,30 @@ struct svm_exit {
 /* Advance past the intercepted instruction.  With NRIP-save the CPU tells
  * us where the next one starts; without it (QEMU TCG) Keel decodes the
  * instruction at RIP and checks it is the expected one. */
-static bool skip(struct vcpu *v, struct vmcb *vmcb, enum insn_kind kind)
+static bool skip_decode(struct vcpu *v, struct vmcb *vmcb, enum insn_kind kind)
 {
-    if (boot_cpu.nrips && vmcb->nrip) {
-        vmcb->rip = vmcb->nrip;
-        return true;
-    }
     unsigned len = insn_length(v, kind);
     if (!len)
         return false; /* the domain was crashed with the reason */
     vmcb->rip += len;
     return true;
+}
+
+/* Inlined in every handler: the hit paths are part of each exit's cost. */
+static inline __attribute__((always_inline)) bool skip(struct vcpu *v, struct vmcb *vmcb, enum insn_kind kind)
+{
+    if (boot_cpu.nrips && vmcb->nrip) {
+        vmcb->rip = vmcb->nrip;
+        return true;
+    }
+    /* Fast path: the instruction decoded at this RIP last time (insn.c). */
+    const struct insn_cache *c = &v->hvm.insn;
+    if (c->len && c->rip == vmcb->rip && c->kind == kind && c->cr3 == vmcb->cr3 &&
+        c->tlb_gen == __atomic_load_n(&v->domain->p2m.tlb_gen, __ATOMIC_ACQUIRE)) {
+        vmcb->rip += c->len;
+        return true;
+    }
+    return skip_decode(v, vmcb, kind);
 }
 
 static void exit_nothing(struct vcpu *v, struct vmcb *vmcb)
@@ -85,7 +98,7 @@ static void exit_pause(struct vcpu *v, struct vmcb *vmcb)
 static void exit_vmmcall(struct vcpu *v, struct vmcb *vmcb)
 {
     if (skip(v, vmcb, INSN_VMMCALL))
-        hvm_hypercall(v);
+        hvm_hypercall_mode(v, vmcb->cpl, (vmcb->efer & EFER_LMA) && (vmcb->cs.attr & (1u << 9)));
 }
 
 static void exit_xsetbv(struct vcpu *v, struct vmcb *vmcb)

@@ -241,14 +241,26 @@ static unsigned svm_get_cpl(struct vcpu *v)
     return vmcb_of(v)->cpl;
 }
 
+static bool svm_long_mode(struct vcpu *v)
+{
+    const struct vmcb *vmcb = vmcb_of(v);
+    return (vmcb->efer & EFER_LMA) && (vmcb->cs.attr & (1u << 9)); /* CS.L */
+}
+
 /* --- Entering the guest -------------------------------------------------- */
 
 static void svm_tlb(struct vcpu *v, struct vmcb *vmcb)
 {
     struct svm_vcpu *s = &v->hvm.svm;
     bool flush = false;
-    hvm_tlb_tag(&s->asid, &s->asid_gen, &s->asid_cpu, nr_asids, &flush);
     uint64_t gen = __atomic_load_n(&v->domain->p2m.tlb_gen, __ATOMIC_ACQUIRE);
+    /* Same CPU, same tag generation, same p2m: nothing to do (the common
+     * case on every exit). */
+    if (likely(s->asid && s->asid_cpu == this_cpu()->cpu && s->tlb_gen == gen && hvm_tlb_tag_current(s->asid_gen))) {
+        vmcb->tlb_control = 0;
+        return;
+    }
+    hvm_tlb_tag(&s->asid, &s->asid_gen, &s->asid_cpu, nr_asids, &flush);
     if (s->tlb_gen != gen) {
         s->tlb_gen = gen;
         flush = true;
@@ -262,6 +274,8 @@ static void svm_inject(struct vcpu *v, struct vmcb *vmcb)
 {
     if (vmcb->eventinj & EVENTINJ_VALID)
         return; /* an event interrupted by the last exit is re-delivered first */
+    if (likely(!hvm_event_maybe_pending(v)))
+        return;
     struct hvm_event *e = &v->hvm.exception;
     if (e->pending) {
         vmcb->eventinj = e->vector | ((uint64_t)e->type << EVENTINJ_TYPE_SHIFT) | EVENTINJ_VALID |
@@ -292,7 +306,7 @@ static void svm_run(struct vcpu *v)
 
     for (;;) {
         irq_disable();
-        if (sched_should_stop()) {
+        if (hvm_should_stop()) {
             irq_enable();
             return;
         }
@@ -374,6 +388,7 @@ const struct hvm_ops svm_ops = {
     .set_reg = svm_set_reg,
     .get_segment = svm_get_segment,
     .get_cpl = svm_get_cpl,
+    .long_mode = svm_long_mode,
     .p2m_leaf = npt_leaf,
     .p2m_table = npt_table,
     .p2m_present = npt_present,

@@ -47,6 +47,8 @@ struct hvm_ops {
     void (*set_reg)(struct vcpu *v, enum hvm_reg r, uint64_t val);
     void (*get_segment)(struct vcpu *v, enum hvm_seg s, struct segment *out);
     unsigned (*get_cpl)(struct vcpu *v);
+    /* Is the vCPU executing 64-bit code (EFER.LMA and CS.L)? */
+    bool (*long_mode)(struct vcpu *v);
     /* Second-level page-table entries. */
     uint64_t (*p2m_leaf)(mfn_t mfn, unsigned perms, unsigned level);
     uint64_t (*p2m_table)(paddr_t table);
@@ -79,6 +81,8 @@ bool hvm_wrmsr(struct vcpu *v);
 bool hvm_portio(struct vcpu *v, uint16_t port, unsigned bytes, bool in, bool string, bool rep);
 bool hvm_xsetbv(struct vcpu *v);
 void hvm_hypercall(struct vcpu *v);   /* RIP advanced by the backend first */
+/* The same when the backend already knows the CPL and the mode. */
+void hvm_hypercall_mode(struct vcpu *v, unsigned cpl, bool long_mode);
 void hvm_hlt(struct vcpu *v);
 void hvm_pause_loop(struct vcpu *v);
 void hvm_npf(struct vcpu *v, gpa_t gpa, bool write, bool fetch, bool present);
@@ -111,6 +115,10 @@ int hvm_fpu_init(struct vcpu *v);
 void hvm_fpu_destroy(struct vcpu *v);
 void hvm_context_switch(struct vcpu *prev, struct vcpu *next);
 
+/* Cheap test before the full event logic on every entry: an exception, an
+ * NMI, the upcall or any vector in the virtual APIC's IRR. */
+static inline bool hvm_event_maybe_pending(struct vcpu *v);
+
 /* Per-CPU TLB tags (VPID / ASID) with generations: a new tag on another
  * CPU means no stale translations follow a migrating vCPU. */
 uint32_t hvm_tlb_tag(uint32_t *tag, uint64_t *gen, unsigned *cpu, uint32_t max, bool *flush);
@@ -118,5 +126,31 @@ uint32_t hvm_tlb_tag(uint32_t *tag, uint64_t *gen, unsigned *cpu, uint32_t max, 
 /* The PVH entry state of docs/pvh-layout.md. */
 void hvm_context_pvh(struct hvm_context *c, uint32_t entry);
 void hvm_context_64(struct hvm_context *c, uint64_t rip, uint64_t cr3);
+
+#include <keel/vcpu.h>
+#include <asm/percpu.h>
+
+extern volatile unsigned nr_work;
+
+/* sched_should_stop(), inlined for the run loops: checked before every
+ * entry with interrupts off. */
+static inline bool hvm_should_stop(void)
+{
+    struct percpu *p = this_cpu();
+    struct vcpu *v = p->current;
+    return p->need_resched || !v || v->pause_flags || !v->initialised || nr_work;
+}
+
+static inline bool hvm_tlb_tag_current(uint64_t gen)
+{
+    return this_cpu()->tlb_tag_gen == gen;
+}
+
+static inline bool hvm_event_maybe_pending(struct vcpu *v)
+{
+    const struct hvm_vcpu *h = &v->hvm;
+    return h->exception.pending || h->nmi_pending || h->upcall_asserted ||
+           (h->vlapic.irr[0] | h->vlapic.irr[1] | h->vlapic.irr[2] | h->vlapic.irr[3]);
+}
 
 #endif

@@ -72,8 +72,24 @@ struct hvm_event {
 #define HVM_EVENT_HW_EXCEPTION 3
 #define HVM_EVENT_SW_INT 4
 
+/* The last code page an intercepted instruction was read from (AMD-V
+ * without NRIP-save decodes instructions): its translation is reused while
+ * CR3 and the domain's p2m stay the same. */
+struct insn_cache {
+    uint64_t cr3;
+    uint64_t page;       /* guest virtual page */
+    const uint8_t *host; /* the frame, through the direct map */
+    uint64_t tlb_gen;
+    bool valid;
+    /* The last decoded instruction: RIP, exit kind, length (0: none). */
+    uint64_t rip;
+    uint8_t kind;
+    uint8_t len;
+};
+
 struct hvm_vcpu {
     struct vlapic vlapic;
+    struct insn_cache insn;
     struct hvm_event exception; /* exception to inject at the next entry */
     bool nmi_pending;
     uint8_t upcall_vector;      /* event-channel callback vector, 0 if none */

@@ -26,6 +26,8 @@ struct percpu {
     uint64_t gdt[GDT_ENTRIES] __aligned(16);
     struct tss64 tss __aligned(16);
     struct vcpu *current;     /* the vCPU running here, NULL when idle */
+    volatile bool need_resched; /* the running vCPU should give the CPU back */
+    uint64_t tlb_tag_gen;     /* generation of this CPU's VPID/ASID pool */
     void *arch_virt;          /* VMX/SVM per-CPU state (backend-owned) */
     void *sched;              /* scheduler per-CPU state */
     uint64_t irq_count;
