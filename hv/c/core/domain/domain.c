@@ -101,6 +101,11 @@ int domain_create(const struct domain_config *cfg, int want_id, struct domain **
         return rc;
     if (!hvm_available())
         return -ENODEV;
+    /* Hypervisor memory this domain costs: frames taken, minus the heap's
+     * own frames, plus the heap bytes it allocated (exact, whatever the
+     * state of the heap's slabs). */
+    struct heap_stats hs0, hs1;
+    heap_get_stats(&hs0);
     uint64_t free_before = frame_free_pages();
     uint64_t tsc = rdtsc();
     struct domain *d = kzalloc(sizeof(*d));
@@ -167,7 +172,9 @@ int domain_create(const struct domain_config *cfg, int want_id, struct domain **
         return -EEXIST;
     }
     d->id = (uint16_t)id;
-    d->overhead_pages = free_before - frame_free_pages();
+    heap_get_stats(&hs1);
+    d->overhead_bytes = (free_before - frame_free_pages() - (hs1.pages_in_use - hs0.pages_in_use)) * PAGE_SIZE +
+                        (hs1.bytes_in_use - hs0.bytes_in_use);
     by_id[id] = d;
     list_add_tail(&d->list, &domain_list);
     nr_domains++;
@@ -396,7 +403,7 @@ void domain_first_entry(struct domain *d)
     pr_info("Domain %u (%s): first entry %lu TSC ticks after creation, %lu after boot; hypervisor memory %lu KiB + "
             "%lu KiB page tables for %lu MiB\n",
             d->id, d->name, (unsigned long)(now - d->created_tsc), (unsigned long)(now - boot_tsc),
-            (unsigned long)(d->overhead_pages * 4), (unsigned long)(d->p2m.table_pages * 4),
+            (unsigned long)(d->overhead_bytes / 1024), (unsigned long)(d->p2m.table_pages * 4),
             (unsigned long)(d->p2m.pages >> 8));
 }
 

@@ -86,7 +86,7 @@ struct domain {
     uint64_t created_ns;
     uint64_t created_tsc;      /* for the benchmarks: creation to first entry */
     bool started;              /* vCPU 0 has entered the guest once */
-    uint64_t overhead_pages;   /* frames domain_create() took (not guest RAM) */
+    uint64_t overhead_bytes;   /* hypervisor memory domain_create() took (not guest RAM) */
     uint64_t restarts;
 
     /* HVM parameters and the pages the guest asked for. */
