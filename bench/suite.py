@@ -148,7 +148,8 @@ class Suite:
         r = boot(spec, self.workdir)
         r.require_clean_poweroff()
         online = int(r.require(r"^Boot: all CPUs online (\d+) TSC ticks after entry").group(1))
-        dom0 = int(r.require(r"^Domain 0 \(Domain-0\): first entry \d+ TSC ticks after creation, (\d+) after boot").group(1))
+        dom0_rx = r"^Domain 0 \(Domain-0\): first entry \d+ TSC ticks after creation, (\d+) after boot"
+        dom0 = int(r.require(dom0_rx).group(1))
         self.put(f"entry_to_all_cpus_online_{cpus}cpu", "instructions", "domain", backend, online)
         self.put("entry_to_dom0_first_insn", "instructions", "domain", backend, dom0)
 
