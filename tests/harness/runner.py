@@ -85,7 +85,9 @@ def _prepare(spec: BootSpec, run_dir: Path, serial: Path) -> tuple[list[str], di
     env = dict(os.environ)
     if not spec.kernel.is_file():
         raise FileNotFoundError(f"boot image {spec.kernel} is missing: run `scons` first")
-    iso = cached_iso(spec.kernel, spec.hv_cmdline, spec.modules) if spec.boot == "iso" else None
+    iso = None
+    if spec.boot == "iso":
+        iso = spec.iso or cached_iso(spec.kernel, spec.hv_cmdline, spec.modules)
     if spec.backend == "qemu":
         if shutil.which(QEMU) is None:
             raise RuntimeError(f"{QEMU} is not installed (Debian package qemu-system-x86)")

@@ -66,6 +66,7 @@ class BootSpec:
     emulator_args: tuple[str, ...] = ()  # extra QEMU arguments
     bochsrc_extra: tuple[str, ...] = ()  # extra bochsrc lines
     label: str = field(default="", compare=False)  # a name for messages
+    iso: Path | None = None  # boot="iso": this prebuilt ISO instead of one built from kernel/cmdline/modules
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "modules", tuple(self.modules))  # accept any sequence
