@@ -59,16 +59,24 @@ static uint8_t *vi_sel(struct domain *d, uint8_t *vi)
     return vi + (shared_info_compat(d) ? 4 : 8);
 }
 
+/* A port's entry.  Ports in buckets never allocated read as this free
+ * entry, which is never written (writes follow alloc_port(), or close a port
+ * that is in use). */
+static struct evtchn free_port;
+
+static struct evtchn *port_ptr(struct evtchn_domain *e, uint32_t p)
+{
+    struct evtchn *b = p < EVTCHN_PORTS_NATIVE ? e->bucket[p / EVTCHN_BUCKET] : NULL;
+    return b ? &b[p % EVTCHN_BUCKET] : &free_port;
+}
+
 int evtchn_init(struct domain *d)
 {
     struct evtchn_domain *e = kzalloc(sizeof(*e));
     if (!e)
         return -ENOMEM;
-    e->ports = kzalloc(sizeof(*e->ports) * EVTCHN_PORTS_NATIVE);
     e->vcpu_virq_port = kzalloc(sizeof(uint32_t) * NR_VIRQS * d->max_vcpus);
-    if (!e->ports || !e->vcpu_virq_port) {
-        kfree(e->ports);
-        kfree(e->vcpu_virq_port);
+    if (!e->vcpu_virq_port) {
         kfree(e);
         return -ENOMEM;
     }
@@ -84,9 +92,10 @@ void evtchn_teardown(struct domain *d)
     if (!e)
         return;
     for (uint32_t p = 1; p < EVTCHN_PORTS_NATIVE; p++)
-        if (e->ports[p].state != ECS_FREE)
+        if (port_ptr(e, p)->state != ECS_FREE)
             close_port(d, p);
-    kfree(e->ports);
+    for (unsigned b = 0; b < ARRAY_SIZE(e->bucket); b++)
+        kfree(e->bucket[b]);
     kfree(e->vcpu_virq_port);
     kfree(e);
     d->evtchn = NULL;
@@ -129,7 +138,7 @@ void evtchn_set_pending(struct domain *d, uint32_t port)
     struct evtchn_domain *e = d->evtchn;
     if (!e || !d->shared_info || port >= max_ports(d))
         return;
-    struct evtchn *ch = &e->ports[port];
+    struct evtchn *ch = port_ptr(e, port);
     if (test_and_set_bit(bitmap(d, false), port))
         return; /* already pending */
     wake_pollers(d, port);
@@ -186,23 +195,29 @@ void vcpu_timer_expired(struct vcpu *v)
 static int alloc_port(struct domain *d)
 {
     struct evtchn_domain *e = d->evtchn;
-    for (uint32_t p = 1; p < max_ports(d); p++) /* port 0 is never used */
-        if (e->ports[p].state == ECS_FREE)
+    for (uint32_t p = 1; p < max_ports(d); p++) { /* port 0 is never used */
+        if (!e->bucket[p / EVTCHN_BUCKET]) {
+            e->bucket[p / EVTCHN_BUCKET] = kzalloc(sizeof(struct evtchn) * EVTCHN_BUCKET);
+            if (!e->bucket[p / EVTCHN_BUCKET])
+                return -ENOMEM;
+        }
+        if (port_ptr(e, p)->state == ECS_FREE)
             return (int)p;
+    }
     return -ENOSPC;
 }
 
 static void close_port(struct domain *d, uint32_t port)
 {
     struct evtchn_domain *e = d->evtchn;
-    struct evtchn *ch = &e->ports[port];
+    struct evtchn *ch = port_ptr(e, port);
     switch (ch->state) {
     case ECS_INTERDOMAIN: {
         /* The peer's port reverts to unbound, waiting for us again. */
         struct domain *peer = domain_by_id(ch->remote_dom);
         if (peer && peer->evtchn && peer != d) {
             spin_lock(&peer->evtchn->lock);
-            struct evtchn *pc = &peer->evtchn->ports[ch->remote_port];
+            struct evtchn *pc = port_ptr(peer->evtchn, ch->remote_port);
             if (pc->state == ECS_INTERDOMAIN && pc->remote_dom == d->id && pc->remote_port == port) {
                 pc->state = ECS_UNBOUND;
                 pc->remote_dom = d->id;
@@ -210,7 +225,7 @@ static void close_port(struct domain *d, uint32_t port)
             }
             spin_unlock(&peer->evtchn->lock);
         } else if (peer == d) {
-            struct evtchn *pc = &e->ports[ch->remote_port];
+            struct evtchn *pc = port_ptr(e, ch->remote_port);
             if (pc->state == ECS_INTERDOMAIN && pc->remote_port == port) {
                 pc->state = ECS_UNBOUND;
                 pc->remote_dom = d->id;
@@ -260,7 +275,7 @@ static long op_alloc_unbound(struct vcpu *v, abi_gva_t arg)
     spin_lock(&d->evtchn->lock);
     int port = alloc_port(d);
     if (port > 0) {
-        d->evtchn->ports[port] = (struct evtchn){ .state = ECS_UNBOUND, .remote_dom = remote };
+        *port_ptr(d->evtchn, (uint32_t)port) = (struct evtchn){ .state = ECS_UNBOUND, .remote_dom = remote };
     }
     spin_unlock(&d->evtchn->lock);
     if (port < 0)
@@ -302,7 +317,7 @@ static long op_bind_interdomain(struct vcpu *v, abi_gva_t arg)
         return -EINVAL;
     lock_pair(ld->evtchn, rd->evtchn);
     long rc = 0;
-    struct evtchn *rc_ch = &rd->evtchn->ports[b.remote_port];
+    struct evtchn *rc_ch = port_ptr(rd->evtchn, b.remote_port);
     int lport = alloc_port(ld);
     if (lport < 0) {
         rc = lport;
@@ -311,7 +326,7 @@ static long op_bind_interdomain(struct vcpu *v, abi_gva_t arg)
     } else if (rd == ld && (uint32_t)lport == b.remote_port) {
         rc = -EINVAL;
     } else {
-        ld->evtchn->ports[lport] =
+        *port_ptr(ld->evtchn, (uint32_t)lport) =
             (struct evtchn){ .state = ECS_INTERDOMAIN, .remote_dom = rd->id, .remote_port = b.remote_port };
         rc_ch->state = ECS_INTERDOMAIN;
         rc_ch->remote_port = (uint32_t)lport;
@@ -351,7 +366,7 @@ static long op_bind_virq(struct vcpu *v, abi_gva_t arg)
         int port = alloc_port(d);
         rc = port < 0 ? port : 0;
         if (port > 0) {
-            e->ports[port] = (struct evtchn){ .state = ECS_VIRQ, .virq = b.virq, .vcpu = b.vcpu };
+            *port_ptr(e, (uint32_t)port) = (struct evtchn){ .state = ECS_VIRQ, .virq = b.virq, .vcpu = b.vcpu };
             *slot = (uint32_t)port;
             b.port = (uint32_t)port;
         }
@@ -373,7 +388,7 @@ static long op_bind_ipi(struct vcpu *v, abi_gva_t arg)
     spin_lock(&d->evtchn->lock);
     int port = alloc_port(d);
     if (port > 0)
-        d->evtchn->ports[port] = (struct evtchn){ .state = ECS_IPI, .vcpu = b.vcpu };
+        *port_ptr(d->evtchn, (uint32_t)port) = (struct evtchn){ .state = ECS_IPI, .vcpu = b.vcpu };
     spin_unlock(&d->evtchn->lock);
     if (port < 0)
         return port;
@@ -400,7 +415,7 @@ static long op_close(struct vcpu *v, abi_gva_t arg)
         return rc;
     struct domain *d = v->domain;
     spin_lock(&d->evtchn->lock);
-    bool used = d->evtchn->ports[port].state != ECS_FREE;
+    bool used = port_ptr(d->evtchn, port)->state != ECS_FREE;
     spin_unlock(&d->evtchn->lock);
     if (!used)
         return -EINVAL;
@@ -415,7 +430,7 @@ static long op_send(struct vcpu *v, abi_gva_t arg)
     if (rc)
         return rc;
     struct domain *d = v->domain;
-    struct evtchn ch = d->evtchn->ports[port];
+    struct evtchn ch = *port_ptr(d->evtchn, port);
     switch (ch.state) {
     case ECS_INTERDOMAIN: {
         struct domain *peer = domain_by_id(ch.remote_dom);
@@ -445,7 +460,7 @@ static long op_status(struct vcpu *v, abi_gva_t arg)
         return -EPERM;
     if (s.port >= max_ports(d))
         return -EINVAL;
-    struct evtchn ch = d->evtchn->ports[s.port];
+    struct evtchn ch = *port_ptr(d->evtchn, s.port);
     memset(&s.u, 0, sizeof(s.u));
     s.status = ch.state;
     s.vcpu = ch.vcpu;
@@ -471,7 +486,7 @@ static long op_unmask(struct vcpu *v, abi_gva_t arg)
     clear_bit(bitmap(d, true), port);
     /* A port that became pending while masked is delivered now. */
     if (test_bit(bitmap(d, false), port)) {
-        uint32_t target = d->evtchn->ports[port].vcpu;
+        uint32_t target = port_ptr(d->evtchn, port)->vcpu;
         mark_vcpu(d->vcpu[target < d->max_vcpus ? target : 0], port);
     }
     return 0;
@@ -487,7 +502,7 @@ static long op_bind_vcpu(struct vcpu *v, abi_gva_t arg)
         return -EINVAL;
     if (b.vcpu >= d->max_vcpus)
         return -ENOENT;
-    struct evtchn *ch = &d->evtchn->ports[b.port];
+    struct evtchn *ch = port_ptr(d->evtchn, b.port);
     if (ch->state == ECS_FREE || (ch->state == ECS_VIRQ && per_vcpu_virq(ch->virq)))
         return -EINVAL;
     ch->vcpu = b.vcpu;

@@ -32,9 +32,11 @@ struct evtchn {
     uint32_t vcpu;        /* vCPU notified */
 };
 
+#define EVTCHN_BUCKET 64 /* ports are allocated in buckets of 64, on demand */
+
 struct evtchn_domain {
     spinlock_t lock;
-    struct evtchn *ports; /* EVTCHN_PORTS_NATIVE entries */
+    struct evtchn *bucket[EVTCHN_PORTS_NATIVE / EVTCHN_BUCKET];
     uint32_t virq_port[NR_VIRQS];            /* global VIRQs (console, dom_exc) */
     uint32_t *vcpu_virq_port;                /* [max_vcpus][NR_VIRQS]: per-vCPU VIRQs */
 };
