@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from tests.harness import BOCHS_ISO, QEMU_KERNEL, QEMU_OVMF_ISO, QEMU_SEABIOS_ISO, BootResult, BootSpec
+from tests.harness import BOCHS_ISO, QEMU_KERNEL, QEMU_OVMF_ISO, QEMU_SEABIOS_ISO, BootResult, BootSpec, Module
 
 RunBoot = Callable[[BootSpec], BootResult]
 
@@ -135,3 +136,20 @@ def test_entry_to_all_cpus_online_instruction_count(run_boot: RunBoot) -> None:
     # icount runs the TSC at one tick per instruction, which QEMU's virtual
     # clock makes a 1 GHz TSC; the calibration agrees within 0.01 %.
     assert abs(float(tsc.group(1)) - 1000.0) < 0.1, tsc.string
+
+
+@pytest.mark.boot
+@pytest.mark.parametrize(
+    ("cpu", "why"),
+    [
+        pytest.param("qemu64,-svm", r"no VT-x or AMD-V", id="no-virtualization"),
+        pytest.param("qemu64,+svm,-npt", r"no nested paging \(NPT\)", id="svm-without-npt"),
+    ],
+)
+def test_without_usable_virtualization_keel_boots_and_says_so(run_boot: RunBoot, cpu: str, why: str) -> None:
+    hello = Path(__file__).resolve().parents[2] / "build" / "guests" / "hello.elf"
+    r = run_boot(QEMU_KERNEL.replace(cpu_model=cpu, modules=(Module(hello, "hello.elf"),)))
+    r.require_clean_poweroff()
+    r.require(rf"^HVM: cannot run guests: {why}\. Keel keeps running without domains\.")
+    r.require(r"^Keel: no domains: this machine cannot run guests")
+    r.require_absent(r"^Domain 0")
