@@ -19,6 +19,9 @@
 
 #define MAX_BATCH 512
 
+bool gnttab_gfn_busy(struct domain *owner, gfn_t gfn);
+bool p2m_room(struct domain *d, gfn_t gfn); /* memory_op.c */
+
 int gnttab_init(struct domain *d)
 {
     struct grant_table *gt = kzalloc(sizeof(*gt));
@@ -60,6 +63,8 @@ int gnttab_map_frame(struct domain *d, unsigned long idx, gfn_t gfn)
         return -EOPNOTSUPP; /* status frames belong to v2 */
     if (idx >= GNTTAB_MAX_FRAMES)
         return -EINVAL;
+    if (gnttab_gfn_busy(d, gfn))
+        return -EBUSY; /* our page there is mapped by another domain */
     spin_lock(&gt->lock);
     int rc = grow(d, (unsigned)idx + 1);
     if (!rc) {
@@ -97,6 +102,60 @@ static void release_ref(struct domain *granter, uint32_t ref)
     spin_unlock(&gt->lock);
 }
 
+/* The domain's maptrack, allocated on first use (vCPUs may race here). */
+static struct maptrack *maptrack_of(struct domain *d)
+{
+    struct maptrack *mt = __atomic_load_n(&d->grants->maptrack, __ATOMIC_ACQUIRE);
+    if (mt)
+        return mt;
+    struct maptrack *fresh = kzalloc(sizeof(*fresh) * MAPTRACK_MAX);
+    if (!fresh)
+        return NULL;
+    if (!__atomic_compare_exchange_n(&d->grants->maptrack, &mt, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        kfree(fresh);
+        return mt;
+    }
+    return fresh;
+}
+
+/* A free handle, claimed atomically (two vCPUs must not get the same). */
+static unsigned claim_handle(struct maptrack *mt)
+{
+    for (unsigned h = 0; h < MAPTRACK_MAX; h++) {
+        if (!__atomic_load_n(&mt[h].used, __ATOMIC_RELAXED) && !__atomic_exchange_n(&mt[h].used, true, __ATOMIC_ACQ_REL)) {
+            /* Until filled in, it names no granter (a dying one must not
+             * take a previous mapping's fields for ours). */
+            __atomic_store_n(&mt[h].dom, (uint16_t)DOMID_INVALID, __ATOMIC_RELEASE);
+            return h;
+        }
+    }
+    return MAPTRACK_MAX;
+}
+
+bool gnttab_gfn_busy(struct domain *owner, gfn_t gfn)
+{
+    mfn_t mfn;
+    enum p2m_type type;
+    if (!p2m_lookup(&owner->p2m, gfn, &mfn, &type, NULL) || type != P2M_RAM)
+        return false;
+    bool busy = false;
+    unsigned long f = spin_lock_irqsave(&domlist_lock);
+    list_for_each(pos, &domain_list) {
+        struct domain *o = list_entry(pos, struct domain, list);
+        struct maptrack *mt = o->grants ? __atomic_load_n(&o->grants->maptrack, __ATOMIC_ACQUIRE) : NULL;
+        for (unsigned h = 0; mt && h < MAPTRACK_MAX && !busy; h++) {
+            mfn_t m;
+            enum p2m_type t;
+            busy = __atomic_load_n(&mt[h].used, __ATOMIC_ACQUIRE) && mt[h].dom == owner->id &&
+                   p2m_lookup(&o->p2m, mt[h].gfn, &m, &t, NULL) && t == P2M_FOREIGN && m == mfn;
+        }
+        if (busy)
+            break;
+    }
+    spin_unlock_irqrestore(&domlist_lock, f);
+    return busy;
+}
+
 static int16_t map_one(struct domain *d, struct gnttab_map_grant_ref *op)
 {
     if (!(op->flags & GNTMAP_host_map) || (op->flags & GNTMAP_device_map))
@@ -107,17 +166,16 @@ static int16_t map_one(struct domain *d, struct gnttab_map_grant_ref *op)
     if (!granter || granter->state == DOMAIN_DYING || !granter->grants)
         return GNTST_bad_domain;
     bool ro = op->flags & GNTMAP_readonly;
+    gfn_t gfn = op->host_addr >> PAGE_SHIFT;
+    /* Mapping over our own page gives it back to the hypervisor: not while
+     * another domain maps it through one of our grants. */
+    if (gnttab_gfn_busy(d, gfn))
+        return GNTST_general_error;
     struct grant_table *gt = granter->grants;
-    struct maptrack *mt = d->grants->maptrack;
-    if (!mt) {
-        mt = kzalloc(sizeof(*mt) * MAPTRACK_MAX);
-        if (!mt)
-            return GNTST_no_device_space;
-        d->grants->maptrack = mt;
-    }
-    unsigned handle = 0;
-    while (handle < MAPTRACK_MAX && mt[handle].used)
-        handle++;
+    struct maptrack *mt = maptrack_of(d);
+    if (!mt)
+        return GNTST_no_device_space;
+    unsigned handle = claim_handle(mt);
     if (handle == MAPTRACK_MAX)
         return GNTST_no_device_space;
 
@@ -125,6 +183,7 @@ static int16_t map_one(struct domain *d, struct gnttab_map_grant_ref *op)
     struct grant_entry_v1 *e = entry(gt, op->ref);
     if (!e) {
         spin_unlock(&gt->lock);
+        __atomic_store_n(&mt[handle].used, false, __ATOMIC_RELEASE);
         return GNTST_bad_gntref;
     }
     /* Check and mark in one step: the granter may be revoking concurrently. */
@@ -133,6 +192,7 @@ static int16_t map_one(struct domain *d, struct gnttab_map_grant_ref *op)
         if ((flags & GTF_type_mask) != GTF_permit_access || READ_ONCE(e->domid) != d->id ||
             (!ro && (flags & GTF_readonly))) {
             spin_unlock(&gt->lock);
+            __atomic_store_n(&mt[handle].used, false, __ATOMIC_RELEASE);
             return GNTST_permission_denied;
         }
         uint16_t want = flags | GTF_reading | (ro ? 0 : GTF_writing);
@@ -146,17 +206,32 @@ static int16_t map_one(struct domain *d, struct gnttab_map_grant_ref *op)
         if (*active(gt, op->ref) == 0)
             __atomic_fetch_and(&e->flags, (uint16_t)~(GTF_reading | GTF_writing), __ATOMIC_SEQ_CST);
         spin_unlock(&gt->lock);
+        __atomic_store_n(&mt[handle].used, false, __ATOMIC_RELEASE);
         return GNTST_bad_page;
     }
     (*active(gt, op->ref))++;
     spin_unlock(&gt->lock);
 
-    gfn_t gfn = op->host_addr >> PAGE_SHIFT;
-    if (p2m_map(&d->p2m, gfn, mfn, P2M_FOREIGN, ro ? P2M_R : P2M_R | P2M_W)) {
+    /* Recorded before the mapping exists, so that a granter dying from now
+     * on finds it (revoke_foreign_mappings); checked again after. */
+    mt[handle].readonly = ro;
+    mt[handle].dom = op->dom;
+    mt[handle].ref = op->ref;
+    mt[handle].gfn = gfn;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    /* The mapper's page-table budget (memory_op.c) is used up. */
+    bool room = p2m_room(d, gfn);
+    if (!room || p2m_map(&d->p2m, gfn, mfn, P2M_FOREIGN, ro ? P2M_R : P2M_R | P2M_W)) {
+        __atomic_store_n(&mt[handle].used, false, __ATOMIC_RELEASE);
         release_ref(granter, op->ref);
-        return GNTST_general_error;
+        return room ? GNTST_general_error : GNTST_no_device_space;
     }
-    mt[handle] = (struct maptrack){ true, ro, op->dom, op->ref, gfn };
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (READ_ONCE(granter->state) == DOMAIN_DYING) {
+        if (__atomic_exchange_n(&mt[handle].used, false, __ATOMIC_ACQ_REL))
+            p2m_unmap(&d->p2m, gfn);
+        return GNTST_bad_domain;
+    }
     op->handle = handle;
     op->dev_bus_addr = 0;
     return GNTST_okay;
@@ -164,14 +239,16 @@ static int16_t map_one(struct domain *d, struct gnttab_map_grant_ref *op)
 
 static int16_t unmap_one(struct domain *d, struct gnttab_unmap_grant_ref *op)
 {
-    struct maptrack *mt = d->grants->maptrack;
-    if (!mt || op->handle >= MAPTRACK_MAX || !mt[op->handle].used)
+    struct maptrack *mt = __atomic_load_n(&d->grants->maptrack, __ATOMIC_ACQUIRE);
+    if (!mt || op->handle >= MAPTRACK_MAX || !__atomic_load_n(&mt[op->handle].used, __ATOMIC_ACQUIRE))
         return GNTST_bad_handle;
     struct maptrack m = mt[op->handle];
     if (op->host_addr && op->host_addr >> PAGE_SHIFT != m.gfn)
         return GNTST_bad_virt_addr;
+    /* Released once, by whoever clears it (another vCPU or a dying granter). */
+    if (!__atomic_exchange_n(&mt[op->handle].used, false, __ATOMIC_ACQ_REL))
+        return GNTST_bad_handle;
     p2m_unmap(&d->p2m, m.gfn);
-    mt[op->handle].used = false;
     struct domain *granter = domain_by_id(m.dom);
     if (granter && granter->grants)
         release_ref(granter, m.ref);
@@ -186,10 +263,8 @@ static void revoke_foreign_mappings(struct domain *d)
         struct domain *o = list_entry(pos, struct domain, list);
         struct maptrack *mt = o->grants ? o->grants->maptrack : NULL;
         for (unsigned h = 0; mt && h < MAPTRACK_MAX; h++) {
-            if (mt[h].used && mt[h].dom == d->id) {
+            if (mt[h].used && mt[h].dom == d->id && __atomic_exchange_n(&mt[h].used, false, __ATOMIC_ACQ_REL))
                 p2m_unmap(&o->p2m, mt[h].gfn);
-                mt[h].used = false;
-            }
         }
     }
     spin_unlock_irqrestore(&domlist_lock, f);

@@ -52,8 +52,10 @@ long do_hvm_op(struct vcpu *v, uint32_t op, abi_gva_t arg)
         struct xen_hvm_evtchn_upcall_vector u;
         if (copy_from_guest(v, &u, arg, sizeof(u)))
             return -EFAULT;
-        if (u.vcpu >= v->domain->max_vcpus || u.vector < 0x10)
+        if (u.vector < 0x10)
             return -EINVAL;
+        if (u.vcpu >= v->domain->max_vcpus)
+            return -ENOENT; /* as Xen, for a vCPU that does not exist */
         struct vcpu *t = v->domain->vcpu[u.vcpu];
         t->hvm.upcall_vector = u.vector;
         evtchn_check_upcall(t);

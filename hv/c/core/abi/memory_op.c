@@ -7,6 +7,26 @@
 #include <keel/lib.h>
 #include <keel/vcpu.h>
 
+/* grant_table.c: whether another domain maps our RAM page at gfn. */
+bool gnttab_gfn_busy(struct domain *owner, gfn_t gfn);
+
+/* Page-table pages a domain may make Keel allocate for the frames it maps
+ * itself (shared info, grant frames, grants), beyond what its RAM needs:
+ * without a bound, mapping one frame every GiB takes the host's memory
+ * (Xen bounds it with the paging pool).  Over the budget a frame may still
+ * be mapped where its last-level table exists (some frame of the same
+ * 2 MiB is mapped), which needs no new table.  Used by grant_table.c too. */
+bool p2m_room(struct domain *d, gfn_t gfn);
+bool p2m_room(struct domain *d, gfn_t gfn)
+{
+    if (d->p2m.table_pages < 64 + d->p2m.pages / 512)
+        return true;
+    for (gfn_t g = gfn & ~511ULL; g < (gfn & ~511ULL) + 512; g++)
+        if (p2m_lookup(&d->p2m, g, NULL, NULL, NULL))
+            return true;
+    return false;
+}
+
 static long add_to_physmap(struct vcpu *v, abi_gva_t arg)
 {
     struct xen_add_to_physmap a;
@@ -27,10 +47,14 @@ static long add_to_physmap(struct vcpu *v, abi_gva_t arg)
         return v->domain->is_control ? -EOPNOTSUPP : -EPERM;
     if (a.gpfn >> 36)
         return -EINVAL;
+    if (!p2m_room(d, a.gpfn))
+        return -ENOMEM;
     switch (a.space) {
     case XENMAPSPACE_shared_info:
         if (a.idx != 0)
             return -EINVAL;
+        if (gnttab_gfn_busy(d, a.gpfn))
+            return -EBUSY; /* freeing that page would leave another domain's mapping dangling */
         return shared_info_map(v, d, a.gpfn);
     case XENMAPSPACE_grant_table:
         return gnttab_map_frame(d, a.idx, a.gpfn);

@@ -16,11 +16,15 @@ static long shutdown(struct vcpu *v, abi_gva_t arg, bool code_only)
         return -EFAULT;
     if (s.reason > SHUTDOWN_MAX)
         return -EINVAL;
+    struct domain *d = v->domain;
     if (code_only) {
-        v->domain->shutdown_code = (int)s.reason;
+        /* As Xen: the first recorded code stays. */
+        if (d->shutdown_code < 0)
+            d->shutdown_code = (int)s.reason;
         return 0;
     }
-    domain_shutdown(v->domain, s.reason);
+    /* As Xen's domain_shutdown: a recorded code wins over the reason. */
+    domain_shutdown(d, d->shutdown_code >= 0 ? (unsigned)d->shutdown_code : s.reason);
     return 0;
 }
 

@@ -173,9 +173,20 @@ long do_vcpu_op(struct vcpu *v, uint32_t cmd, uint32_t vcpuid, abi_gva_t arg)
             return -EPERM; /* offline by the control domain (hotplug) */
         vcpu_pause_flags_clear(t, VPF_DOWN);
         return 0;
-    case VCPUOP_down:
+    case VCPUOP_down: {
+        /* As Xen: taking the last running vCPU down shuts the domain down
+         * (poweroff, or the reason SCHEDOP_shutdown_code recorded) rather
+         * than leaving a domain that can never run again. */
+        bool others = false;
+        for (unsigned i = 0; i < d->max_vcpus && !others; i++)
+            others = i != vcpuid && !(d->vcpu[i]->pause_flags & VPF_DOWN);
+        if (!others) {
+            domain_shutdown(d, d->shutdown_code >= 0 ? (unsigned)d->shutdown_code : SHUTDOWN_poweroff);
+            return 0;
+        }
         vcpu_pause_flags_set(t, VPF_DOWN);
         return 0;
+    }
     case VCPUOP_is_up:
         return !(t->pause_flags & VPF_DOWN);
     case VCPUOP_get_runstate_info: {
@@ -185,6 +196,11 @@ long do_vcpu_op(struct vcpu *v, uint32_t cmd, uint32_t vcpuid, abi_gva_t arg)
         ri.state_entry_time = t->runstate_entry_ns;
         for (unsigned i = 0; i < 4; i++)
             ri.time[i] = t->runstate_time[i];
+        /* As Xen's vcpu_runstate_get: the current state's time includes
+         * what has passed since it was entered. */
+        uint64_t now = time_now_ns();
+        if (ri.state >= 0 && ri.state < 4 && now > ri.state_entry_time)
+            ri.time[ri.state] += now - ri.state_entry_time;
         if (guest_compat(v)) {
             struct compat_vcpu_runstate_info c;
             c.state = ri.state;

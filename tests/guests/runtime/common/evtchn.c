@@ -5,8 +5,8 @@
  * ports pending and not masked, clearing each pending bit before calling
  * its handler.  No LAPIC EOI: vector callbacks are injected directly.
  *
- * vcpu_info comes from shared info, so upcalls reach vCPUs 0-31 only (more
- * would need VCPUOP_register_vcpu_info).
+ * vcpu_info comes from shared info for vCPUs 0-31, or from the area a
+ * vCPU registered with vcpu_info_register() (any vCPU).
  */
 #include "rt.h"
 
@@ -21,6 +21,7 @@ _Static_assert(sizeof(struct shared_info) <= PAGE_SIZE, "shared_info fits a page
 
 struct shared_info *shared_info;
 volatile unsigned long evtchn_upcalls;
+static struct vcpu_info *registered_vcpu_info[RT_MAX_VCPUS];
 
 static struct {
     evtchn_handler_t fn;
@@ -62,13 +63,47 @@ static void dispatch(uint32_t port)
     }
 }
 
+struct vcpu_info *vcpu_info_of(unsigned vcpu)
+{
+    if (vcpu >= RT_MAX_VCPUS)
+        return NULL;
+    struct vcpu_info *vi = __atomic_load_n(&registered_vcpu_info[vcpu], __ATOMIC_ACQUIRE);
+    if (vi)
+        return vi;
+    return shared_info && vcpu < XEN_LEGACY_MAX_VCPUS ? &shared_info->vcpu_info[vcpu] : NULL;
+}
+
+struct vcpu_info *this_vcpu_info(void)
+{
+    return vcpu_info_of(smp_cpu_id());
+}
+
+long vcpu_info_register(unsigned vcpu, struct vcpu_info *vi)
+{
+    if (vcpu >= RT_MAX_VCPUS)
+        return -EINVAL;
+    struct vcpu_register_vcpu_info r = {
+        .mfn = (uintptr_t)vi / PAGE_SIZE,
+        .offset = (uint32_t)((uintptr_t)vi % PAGE_SIZE),
+    };
+    long rc = HYPERVISOR_vcpu_op(VCPUOP_register_vcpu_info, vcpu, &r);
+    if (!rc)
+        __atomic_store_n(&registered_vcpu_info[vcpu], vi, __ATOMIC_RELEASE);
+    return rc;
+}
+
 static void evtchn_upcall(unsigned vector)
 {
-    unsigned cpu = smp_cpu_id();
     (void)vector;
-    if (!shared_info || cpu >= XEN_LEGACY_MAX_VCPUS)
+    evtchn_do_upcall();
+}
+
+void evtchn_do_upcall(void)
+{
+    unsigned cpu = smp_cpu_id();
+    struct vcpu_info *vi = vcpu_info_of(cpu);
+    if (!shared_info || !vi)
         return;
-    struct vcpu_info *vi = &shared_info->vcpu_info[cpu];
 
     __atomic_fetch_add(&evtchn_upcalls, 1, __ATOMIC_RELAXED);
     while (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE)) {
@@ -105,10 +140,19 @@ long evtchn_init(uint8_t vector)
         irq_set_handler(vector, NULL);
         return rc;
     }
-    unsigned cpu = smp_cpu_id();
-    if (cpu < XEN_LEGACY_MAX_VCPUS)
-        __atomic_store_n(&shared_info->vcpu_info[cpu].evtchn_upcall_mask, 0, __ATOMIC_RELEASE);
+    struct vcpu_info *vi = this_vcpu_info();
+    if (vi)
+        __atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_RELEASE);
     return 0;
+}
+
+long evtchn_set_upcall_vector(unsigned vcpu, uint8_t vector)
+{
+    if (vector < X86_NR_EXCEPTIONS)
+        return -EINVAL;
+    irq_set_handler(vector, evtchn_upcall);
+    struct xen_hvm_evtchn_upcall_vector u = { .vcpu = vcpu, .vector = vector };
+    return HYPERVISOR_hvm_op(HVMOP_set_evtchn_upcall_vector, &u);
 }
 
 void evtchn_bind_handler(uint32_t port, evtchn_handler_t fn, void *arg)
@@ -190,4 +234,94 @@ long evtchn_close(uint32_t port)
 {
     struct evtchn_port p = { .port = port };
     return HYPERVISOR_event_channel_op(EVTCHNOP_close, &p);
+}
+
+long evtchn_bind_vcpu(uint32_t port, uint32_t vcpu)
+{
+    struct evtchn_bind_vcpu op = { .port = port, .vcpu = vcpu };
+    return HYPERVISOR_event_channel_op(EVTCHNOP_bind_vcpu, &op);
+}
+
+long evtchn_status(uint16_t dom, uint32_t port, struct evtchn_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->dom = dom;
+    st->port = port;
+    return HYPERVISOR_event_channel_op(EVTCHNOP_status, st);
+}
+
+/* --- Two domains finding each other -------------------------------------- */
+
+uint16_t cmdline_peer(const char *key, int def_offset)
+{
+    char buf[24];
+    long id;
+    if (cmdline_str(key, buf, sizeof(buf)) && buf[0]) {
+        const char *p = buf + (buf[0] == '+' || buf[0] == '-');
+        const char *end;
+        unsigned long long n = parse_ull(p, &end);
+        if (*end || end == p || n >= DOMID_FIRST_RESERVED)
+            return DOMID_INVALID;
+        if (p == buf)
+            return (uint16_t)n;
+        id = (long)hypervisor.domid + (buf[0] == '-' ? -(long)n : (long)n);
+    } else {
+        id = (long)hypervisor.domid + def_offset;
+    }
+    if (!hypervisor.domid_valid || id < 0 || id >= (long)DOMID_FIRST_RESERVED)
+        return DOMID_INVALID;
+    return (uint16_t)id;
+}
+
+/* Now in pvclock ns, or from the TSC before shared info is mapped. */
+static uint64_t now_ns(void)
+{
+    uint64_t t = pvclock_ns();
+    return t ? t : tsc_to_ns(rdtsc());
+}
+
+long evtchn_offer(uint16_t remote, uint32_t *port, uint64_t timeout_ns)
+{
+    uint64_t end = now_ns() + timeout_ns;
+    for (;;) {
+        long rc = evtchn_alloc_unbound(remote, port);
+        if (rc != -ESRCH)
+            return rc;
+        if (now_ns() >= end)
+            return -ETIMEDOUT;
+        sched_yield();
+    }
+}
+
+long evtchn_connect(uint16_t remote, uint32_t *local, uint32_t *remote_port, uint64_t timeout_ns)
+{
+    uint64_t end = now_ns() + timeout_ns;
+    for (;;) {
+        for (uint32_t p = 1; p <= EVTCHN_SCAN_PORTS; p++) {
+            if (!evtchn_bind_interdomain(remote, p, local)) {
+                *remote_port = p;
+                return 0;
+            }
+        }
+        if (now_ns() >= end)
+            return -ETIMEDOUT;
+        sched_yield();
+    }
+}
+
+bool evtchn_wait(bool (*cond)(void *), void *arg, uint64_t timeout_ns)
+{
+    uint64_t deadline = now_ns() + timeout_ns;
+    bool was_on = irqs_enabled();
+    /* Yielding rather than blocking: a timer without VIRQ_TIMER bound
+     * would not wake SCHEDOP_block (as on Xen), and the test may own
+     * VIRQ_TIMER. */
+    sti();
+    while (!cond(arg) && now_ns() < deadline)
+        sched_yield();
+    cli();
+    bool ok = cond(arg);
+    if (was_on)
+        sti();
+    return ok;
 }

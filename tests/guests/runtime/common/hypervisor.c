@@ -39,6 +39,11 @@ void hypervisor_init(void)
         return;
     hypervisor.version = cpuid(hypervisor.base + 1).eax;
     hypervisor.hypercall_msr = cpuid(hypervisor.base + 2).ebx;
+    if (hypervisor.max_leaf >= hypervisor.base + 4) {
+        struct cpuid_regs r = cpuid(hypervisor.base + 4);
+        hypervisor.domid_valid = r.eax & XEN_HVM_CPUID_DOMID_PRESENT;
+        hypervisor.domid = hypervisor.domid_valid ? (uint16_t)r.ecx : 0;
+    }
 
     hypercall_mode_direct();
     page_installed = hypercall_page_install(hypercall_page);

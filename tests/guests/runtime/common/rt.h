@@ -12,7 +12,13 @@ struct percpu {
     unsigned long *recover;         /* run_expecting_fault()'s jump buffer */
     struct fault_info last_fault;   /* the latest exception on this vCPU */
     bool in_fatal;                  /* reporting an unexpected exception */
+    bool tss_loaded;                /* user.c: this vCPU's TSS is in TR */
+    unsigned user_gen;              /* user.c: the U-bit generation its TLB has seen */
+    void *user_stack;               /* user.c: its ring-3 stack */
 };
+
+/* rt_longjmp value of the user-exit gate (exceptions use vector + 1). */
+#define RT_USER_EXIT_CODE 0x1000
 
 static inline struct percpu *this_cpu(void)
 {

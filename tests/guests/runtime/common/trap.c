@@ -52,6 +52,13 @@ void trap_dispatch(struct trap_frame *f)
     unsigned vector = f->vector & 0xFF; /* the stubs push a sign-extended byte */
     f->vector = vector;
 
+    if (vector == RT_USER_EXIT_VECTOR && (f->cs & 3) == 3) {
+        /* A ring-3 function of run_in_user_mode() has returned. */
+        struct percpu *pc = this_cpu();
+        if (pc->recover)
+            rt_longjmp(pc->recover, RT_USER_EXIT_CODE);
+        fatal_trap(f, vector);
+    }
     if (vector >= X86_NR_EXCEPTIONS) {
         irq_handler_t h = __atomic_load_n(&irq_handlers[vector], __ATOMIC_ACQUIRE);
         if (!h)

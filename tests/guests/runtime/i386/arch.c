@@ -27,6 +27,8 @@ void arch_idt_init(void)
             .type_attr = 0x8E, /* present, DPL 0, 32-bit interrupt gate: IF cleared */
             .offset_hi = (uint16_t)(a >> 16),
         };
+        if (v == RT_USER_EXIT_VECTOR)
+            idt[v].type_attr = 0xEE; /* DPL 3: ring 3 may raise it (user.c) */
     }
     arch_idt_load();
 }

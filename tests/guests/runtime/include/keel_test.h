@@ -11,13 +11,16 @@
 
 #include "keel_guest_abi.h"
 #include "rt/boot.h"
+#include "rt/gnttab.h"
 #include "rt/evtchn.h"
 #include "rt/hypervisor.h"
 #include "rt/layout.h"
 #include "rt/lib.h"
 #include "rt/smp.h"
 #include "rt/test.h"
+#include "rt/time.h"
 #include "rt/trap.h"
+#include "rt/user.h"
 #include "rt/x86.h"
 
 #endif

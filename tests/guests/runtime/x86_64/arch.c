@@ -29,6 +29,8 @@ void arch_idt_init(void)
             .offset_mid = (uint16_t)(a >> 16),
             .offset_hi = (uint32_t)(a >> 32),
         };
+        if (v == RT_USER_EXIT_VECTOR)
+            idt[v].type_attr = 0xEE; /* DPL 3: ring 3 may raise it (user.c) */
     }
     arch_idt_load();
 }

@@ -94,10 +94,15 @@ ap_entry:
 
     .section .data
     .balign 8
+    .global gdt
 gdt:
     .quad   0
     .quad   0x00af9b000000ffff      /* SEL_CODE: 64-bit code */
     .quad   0x00cf93000000ffff      /* SEL_DATA: flat data */
+    .quad   0x00affb000000ffff      /* SEL_UCODE: 64-bit code, DPL 3 */
+    .quad   0x00cff3000000ffff      /* SEL_UDATA: flat data, DPL 3 */
+    /* GDT_TSS_FIRST: a 16-byte TSS descriptor per vCPU, written by user.c. */
+    .fill   2 * RT_MAX_VCPUS, 8, 0
 gdt_end:
     .balign 8
     .word   0

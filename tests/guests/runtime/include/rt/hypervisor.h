@@ -15,6 +15,8 @@ struct hypervisor_info {
     uint32_t version;       /* major << 16 | minor from base + 1 */
     uint32_t hypercall_msr; /* EBX of base + 2 */
     bool intel;             /* CPUID vendor is GenuineIntel: VMCALL, else VMMCALL */
+    bool domid_valid;       /* base + 4 reports the domain id */
+    uint16_t domid;         /* this domain's id (ECX of base + 4) */
 };
 
 extern struct hypervisor_info hypervisor;

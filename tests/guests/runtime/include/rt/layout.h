@@ -12,6 +12,12 @@
  * and 32-bit code in the 32-bit one. */
 #define SEL_CODE 0x08
 #define SEL_DATA 0x10
+/* Ring 3 (rt/user.h): user code and data (DPL 3; use them with RPL 3),
+ * then one TSS descriptor per vCPU from GDT_TSS_FIRST on (16 bytes each in
+ * the 64-bit flavour, 8 in the 32-bit one). */
+#define SEL_UCODE 0x18
+#define SEL_UDATA 0x20
+#define GDT_TSS_FIRST 5
 
 /* Every vCPU runs on one STACK_SIZE-aligned stack whose lowest bytes hold
  * its struct percpu: the current vCPU is found by masking the stack pointer,
@@ -20,6 +26,10 @@
 
 /* Upper bound for vcpu_start(); matches KEEL_MAX_VCPUS in the guest ABI. */
 #define RT_MAX_VCPUS 128
+
+/* The interrupt vector a ring-3 function leaves through (its IDT gate has
+ * DPL 3); reserved by the runtime when raised from ring 3. */
+#define RT_USER_EXIT_VECTOR 0x80
 
 /* enum hypercall_mode (rt/hypervisor.h), also read by hypercall.S. */
 #define RT_HYPERCALL_NONE 0
