@@ -29,6 +29,7 @@ static bool skip_decode(struct vcpu *v, struct vmcb *vmcb, enum insn_kind kind)
     if (!len)
         return false; /* the domain was crashed with the reason */
     vmcb->rip += len;
+    vmcb->int_state &= ~1ULL; /* an STI / MOV SS shadow covers one instruction: this one */
     return true;
 }
 
@@ -37,6 +38,7 @@ static inline __attribute__((always_inline)) bool skip(struct vcpu *v, struct vm
 {
     if (boot_cpu.nrips && vmcb->nrip) {
         vmcb->rip = vmcb->nrip;
+        vmcb->int_state &= ~1ULL;
         return true;
     }
     /* Fast path: the instruction decoded at this RIP last time (insn.c). */
@@ -44,6 +46,7 @@ static inline __attribute__((always_inline)) bool skip(struct vcpu *v, struct vm
     if (c->len && c->rip == vmcb->rip && c->kind == kind && c->cr3 == vmcb->cr3 &&
         c->tlb_gen == __atomic_load_n(&v->domain->p2m.tlb_gen, __ATOMIC_ACQUIRE)) {
         vmcb->rip += c->len;
+        vmcb->int_state &= ~1ULL;
         return true;
     }
     return skip_decode(v, vmcb, kind);
@@ -79,8 +82,10 @@ static void exit_ioio(struct vcpu *v, struct vmcb *vmcb)
     uint64_t info = vmcb->exitinfo1;
     unsigned bytes = (info & (1u << 4)) ? 1 : (info & (1u << 5)) ? 2 : 4;
     uint64_t next = vmcb->exitinfo2; /* the next RIP, NRIP-save or not */
-    if (hvm_portio(v, (uint16_t)(info >> 16), bytes, info & 1, info & (1u << 2), info & (1u << 3)))
+    if (hvm_portio(v, (uint16_t)(info >> 16), bytes, info & 1, info & (1u << 2), info & (1u << 3))) {
         vmcb->rip = next;
+        vmcb->int_state &= ~1ULL;
+    }
 }
 
 static void exit_hlt(struct vcpu *v, struct vmcb *vmcb)

@@ -51,15 +51,30 @@ static uint64_t calibrate_pit(void)
     return (t1 - t0) * PIT_HZ / (count * 1000ULL);
 }
 
+/* The median of three short measurements: one window stretched by an
+ * interruption (an emulator's host being busy, an SMI) does not skew it. */
+static uint64_t median3(uint64_t (*measure)(void))
+{
+    uint64_t a = measure(), b = measure(), c = measure();
+    if (a > b) {
+        uint64_t t = a;
+        a = b;
+        b = t;
+    }
+    if (b > c)
+        b = c;
+    return a > b ? a : b;
+}
+
 void time_init(void)
 {
     const char *src = "PM timer";
     uint64_t khz = 0;
     if (acpi_fadt.present && acpi_fadt.pm_tmr)
-        khz = calibrate_pmtimer();
+        khz = median3(calibrate_pmtimer);
     if (!khz) {
         src = "PIT";
-        khz = calibrate_pit();
+        khz = median3(calibrate_pit);
     }
     if (!khz)
         khz = 1000000; /* cannot measure: assume 1 GHz rather than divide by zero */
