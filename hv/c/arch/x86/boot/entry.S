@@ -12,6 +12,8 @@
 #define CR0_PE          (1 << 0)
 #define CR0_WP          (1 << 16)
 #define CR0_PG          (1 << 31)
+#define CR0_NW          (1 << 29)
+#define CR0_CD          (1 << 30)
 #define CR4_PAE         (1 << 5)
 #define EFER_MSR        0xC0000080
 #define EFER_LME        (1 << 8)
@@ -95,6 +97,7 @@ _start:
     or      $EFER_NXE, %eax
 2:  wrmsr
     mov     %cr0, %eax
+    and     $~(CR0_CD | CR0_NW), %eax   /* caches on, whatever the loader left */
     or      $(CR0_PG | CR0_WP | CR0_PE), %eax
     mov     %eax, %cr0
 

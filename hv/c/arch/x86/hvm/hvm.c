@@ -58,10 +58,6 @@ void hvm_init(void)
     char why[96] = "no VT-x or AMD-V";
     if (boot_cpu.vmx && vmx_ok(why, sizeof(why)))
         hvm = &vmx_ops;
-    if (hvm && !hvm->cpu_up) {
-        hvm = NULL;
-        snprintf(why, sizeof(why), "the VT-x backend is not built");
-    }
     else if (boot_cpu.svm && svm_ok(why, sizeof(why)))
         hvm = &svm_ops;
     if (!hvm) {

@@ -41,6 +41,7 @@ tramp_pm:
     or      ABS(tramp_efer_nx), %eax
     wrmsr
     mov     %cr0, %eax
+    and     $~((1 << 30) | (1 << 29)), %eax     /* INIT leaves CD and NW set: caches on */
     or      $((1 << 31) | (1 << 16) | 1), %eax  /* PG, WP, PE */
     mov     %eax, %cr0
     ljmpl   $0x08, $ABS(tramp_lm)

@@ -5,9 +5,14 @@
  * VMCS lifecycle: vcpu_init allocates the region and VMCLEARs it.  The
  * first run() on some CPU makes it current (VMPTRLD) and writes the fields
  * that never change (`configured`); every run() refreshes the per-CPU host
- * fields after its VMPTRLD, and vcpu_put() VMCLEARs it again, so the next
- * run may be on any CPU (vol. 3C 25.11.1: a VMCS must not be active on two
- * CPUs; VMCLEAR writes the cached state back and clears the launch state).
+ * fields after its VMPTRLD, and VMCLEARs it again before it returns, so the
+ * next run may be on any CPU (vol. 3C 25.11.1: a VMCS must not be active on
+ * two CPUs; VMCLEAR writes the cached state back and clears the launch
+ * state).  That is vcpu_put()'s job in the interface, but the scheduler
+ * calls vcpu_put() only after it has published is_running = false: from
+ * then on another CPU may run the vCPU (VMPTRLD while the VMCS is still
+ * active here) or free it.  Clearing at the end of run() closes that
+ * window; vcpu_put() has nothing left to do.
  * set_context() may come from any CPU while the vCPU does not run: it only
  * stores the context, which run() loads after its VMPTRLD.
  */
@@ -632,7 +637,7 @@ static void vmx_get_segment(struct vcpu *v, enum hvm_seg s, struct segment *out)
     out->base = vmread(GUEST_ES_BASE + 2 * s);
 }
 
-static unsigned vmx_get_cpl(struct vcpu *v)
+unsigned vmx_get_cpl(struct vcpu *v)
 {
     (void)v;
     /* The CPL is SS.DPL, kept even when SS is unusable (25.4.1). */
@@ -681,8 +686,12 @@ static void vmx_tlb(struct vcpu *v)
 {
     struct vmx_vcpu *x = &v->hvm.vmx;
     bool fresh = false;
-    hvm_tlb_tag(&x->vpid, &x->vpid_gen, &x->vpid_cpu, NR_VPIDS, &fresh);
     uint64_t gen = __atomic_load_n(&v->domain->p2m.tlb_gen, __ATOMIC_ACQUIRE);
+    /* Same CPU, same tag generation, same p2m: nothing to do (the common
+     * case on every exit). */
+    if (likely(x->vpid && x->vpid_cpu == this_cpu()->cpu && x->tlb_gen == gen && hvm_tlb_tag_current(x->vpid_gen)))
+        return;
+    hvm_tlb_tag(&x->vpid, &x->vpid_gen, &x->vpid_cpu, NR_VPIDS, &fresh);
     bool ept = fresh || x->tlb_gen != gen;
     x->tlb_gen = gen;
     if (fresh) {
@@ -711,6 +720,10 @@ static void vmx_inject(struct vcpu *v)
 {
     struct vmx_vcpu *x = &v->hvm.vmx;
     struct hvm_event *e = &v->hvm.exception;
+    if (likely(!hvm_event_maybe_pending(v))) {
+        vmx_proc_ctls(v, 0, PROC_INTR_WINDOW | PROC_NMI_WINDOW);
+        return;
+    }
     bool nmi = READ_ONCE(v->hvm.nmi_pending);
     int vec = hvm_pending_interrupt(v);
 
@@ -806,13 +819,28 @@ static void entry_failed(struct vcpu *v, int rc)
     hvm_invalid_state(v, why);
 }
 
+/* v leaves this CPU: VMCLEAR so that any CPU may load it next time. */
+static void vmx_release(struct vcpu *v)
+{
+    struct vmx_vcpu *x = &v->hvm.vmx;
+    struct vmx_cpu *c = this_cpu()->arch_virt;
+    if (x->active_cpu == (int)smp_processor_id()) {
+        vmclear(x->vmcs);
+        if (c->current == x->vmcs)
+            c->current = 0;
+    }
+    x->active_cpu = -1;
+    x->launched = false;
+}
+
 static void vmx_run(struct vcpu *v)
 {
     struct vmx_vcpu *x = &v->hvm.vmx;
 
     for (;;) {
         irq_disable();
-        if (sched_should_stop()) {
+        if (hvm_should_stop()) {
+            vmx_release(v);
             irq_enable();
             return;
         }
@@ -835,9 +863,11 @@ static void vmx_run(struct vcpu *v)
             entry_failed(v, rc);
             continue;
         }
-        x->launched = true;
         x->cr2 = read_cr2();
         uint32_t reason = (uint32_t)vmread(VM_EXIT_REASON);
+        /* A failed entry reported as an exit (27.8) launched nothing. */
+        if (!(reason & EXIT_REASON_ENTRY_FAILURE))
+            x->launched = true;
         if ((uint16_t)reason == EXIT_EXCEPTION_NMI &&
             ((vmread(VM_EXIT_INTR_INFO) & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) == INTR_TYPE_NMI) {
             /* With NMI exiting the NMI is consumed by the exit (27.1): hand
@@ -855,15 +885,9 @@ static void vmx_run(struct vcpu *v)
 
 static void vmx_vcpu_put(struct vcpu *v)
 {
-    struct vmx_vcpu *x = &v->hvm.vmx;
-    struct vmx_cpu *c = this_cpu()->arch_virt;
-    if (x->active_cpu == (int)smp_processor_id()) {
-        vmclear(x->vmcs);
-        if (c->current == x->vmcs)
-            c->current = 0;
-    }
-    x->active_cpu = -1;
-    x->launched = false;
+    /* run() already VMCLEARed the VMCS (see the top of this file); v may
+     * even be freed by now, so it is not touched. */
+    (void)v;
 }
 
 /* --- EPT entries (vol. 3C 29.3.2, tables 29-1 to 29-6) --------------------------- */
@@ -913,6 +937,7 @@ const struct hvm_ops vmx_ops = {
     .set_reg = vmx_set_reg,
     .get_segment = vmx_get_segment,
     .get_cpl = vmx_get_cpl,
+    .long_mode = vmx_code64,
     .p2m_leaf = ept_leaf,
     .p2m_table = ept_table,
     .p2m_present = ept_present,

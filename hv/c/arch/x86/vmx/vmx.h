@@ -28,5 +28,6 @@ uint64_t vmx_guest_cr0(struct vcpu *v);
 void vmx_proc_ctls(struct vcpu *v, uint32_t set, uint32_t clear);
 /* Is the guest running 64-bit code (IA-32e mode and CS.L)? */
 bool vmx_code64(struct vcpu *v);
+unsigned vmx_get_cpl(struct vcpu *v);
 
 #endif
