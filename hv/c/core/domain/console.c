@@ -8,8 +8,10 @@
 #include <keel/lib.h>
 #include <keel/printk.h>
 #include <keel/time.h>
+#include <asm/cpu.h>
 
 #define BURST GUEST_LOG_BURST
+#define NOTICE_PER_SEC 5
 #define REFILL_PER_SEC 200  /* lines */
 
 struct bucket {
@@ -43,7 +45,7 @@ static struct bucket output_bucket(struct domain *d)
 /* What Keel says about the guest's misbehaviour: terse. */
 static struct bucket notice_bucket(struct domain *d)
 {
-    return (struct bucket){ &d->notice_tokens, &d->notice_stamp_ns, 20, 5 };
+    return (struct bucket){ &d->notice_tokens, &d->notice_stamp_ns, 20, NOTICE_PER_SEC };
 }
 
 static void emit(struct domain *d, int level, const char *text, struct bucket b)
@@ -82,10 +84,17 @@ void guest_console_write(struct domain *d, const char *buf, size_t len)
 void gprintk(struct domain *d, int level, const char *fmt, ...)
 {
     char text[GUEST_LINE_MAX];
-    /* The budget is checked before any formatting: a guest looping on an
-     * unhandled port costs one comparison per exit, not a printf. */
+    /* Out of budget: drop the line before taking any lock or formatting
+     * anything, so a guest looping on an unhandled port costs a comparison
+     * per exit, not a printf. */
+    if (rdtsc() < READ_ONCE(d->notice_quiet_tsc)) {
+        d->log_suppressed++;
+        return;
+    }
     spin_lock(&d->lock);
     bool ok = take_token(notice_bucket(d), &d->log_suppressed);
+    if (!ok)
+        d->notice_quiet_tsc = rdtsc() + ns_to_tsc(1000000000ULL / NOTICE_PER_SEC);
     spin_unlock(&d->lock);
     if (!ok)
         return;

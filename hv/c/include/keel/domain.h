@@ -102,6 +102,7 @@ struct domain {
     uint64_t log_suppressed;
     uint64_t notice_tokens;    /* rate limit for Keel's messages about the guest */
     uint64_t notice_stamp_ns;
+    uint64_t notice_quiet_tsc;    /* no notices before this TSC value */
 
     struct evtchn_domain *evtchn;
     struct grant_table *grants;
@@ -154,6 +155,18 @@ bool domain_ram_pinned(struct domain *d, mfn_t mfn);
 
 /* Guest-triggered log lines: tagged "(dN) " and rate-limited per domain. */
 void gprintk(struct domain *d, int level, const char *fmt, ...) __printf(3, 4);
+
+/* Would gprintk() print now?  Hot paths test this before building the
+ * arguments; a false answer counts the line as suppressed. */
+static inline bool gprintk_ready(struct domain *d)
+{
+    uint64_t lo, hi;
+    __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+    if (((hi << 32) | lo) >= d->notice_quiet_tsc)
+        return true;
+    d->log_suppressed++;
+    return false;
+}
 /* Bytes the guest writes to its debug console (port 0xE9 or console_io). */
 void guest_console_write(struct domain *d, const char *buf, size_t len);
 

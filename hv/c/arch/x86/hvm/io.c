@@ -29,13 +29,15 @@ bool hvm_portio(struct vcpu *v, uint16_t port, unsigned bytes, bool in, bool str
         }
         return true;
     }
-    if (in) {
+    if (in)
         v->regs.rax |= mask;
+    if (!gprintk_ready(v->domain))
+        return true;
+    if (in)
         gprintk(v->domain, LOG_DEBUG, "vCPU %u: in%c from unhandled port %#x reads all ones\n", v->id,
                 bytes == 1 ? 'b' : bytes == 2 ? 'w' : 'l', port);
-    } else {
+    else
         gprintk(v->domain, LOG_DEBUG, "vCPU %u: out%c %#lx to unhandled port %#x dropped\n", v->id,
                 bytes == 1 ? 'b' : bytes == 2 ? 'w' : 'l', (unsigned long)(v->regs.rax & mask), port);
-    }
     return true;
 }

@@ -26,7 +26,7 @@ struct vmx_exit {
  * every instruction exit (vol. 3C 28.2.5).  The instruction completed, so
  * an STI or MOV SS interrupt shadow it sat in is over (vol. 3C 25.4.2;
  * "sti; hlt" relies on it). */
-static void skip_mode(bool code64)
+static inline __attribute__((always_inline)) void skip_mode(bool code64)
 {
     uint64_t rip = vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN);
     if (!code64)
@@ -39,7 +39,7 @@ static void skip_mode(bool code64)
 
 static void skip(struct vcpu *v)
 {
-    skip_mode(vmx_code64(v));
+    skip_mode(vmx_code64_inline(v));
 }
 
 /* General-purpose register n in the exit qualification's numbering (RAX
@@ -121,9 +121,9 @@ static void exit_invd(struct vcpu *v)
 
 static void exit_vmcall(struct vcpu *v)
 {
-    bool code64 = vmx_code64(v);
+    bool code64 = vmx_code64_inline(v);
     skip_mode(code64);
-    hvm_hypercall_mode(v, vmx_get_cpl(v), code64);
+    hvm_hypercall_mode(v, vmx_get_cpl_inline(v), code64);
 }
 
 static void exit_pause(struct vcpu *v)

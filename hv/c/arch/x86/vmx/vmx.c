@@ -428,7 +428,7 @@ static bool pae_paging(uint64_t cr0, uint64_t cr4, uint64_t efer)
 
 bool vmx_code64(struct vcpu *v)
 {
-    return (v->hvm.vmx.entry_ctls & ENTRY_IA32E_MODE) && (vmread(GUEST_ES_AR + 2 * SEG_CS) & (1u << 13));
+    return vmx_code64_inline(v);
 }
 
 /* MOV to CR0 (vol. 3A 2.5, 9.8.5; vol. 3C 26.3.1.1): a change of PG with
@@ -639,9 +639,7 @@ static void vmx_get_segment(struct vcpu *v, enum hvm_seg s, struct segment *out)
 
 unsigned vmx_get_cpl(struct vcpu *v)
 {
-    (void)v;
-    /* The CPL is SS.DPL, kept even when SS is unusable (25.4.1). */
-    return (vmread(GUEST_ES_AR + 2 * SEG_SS) >> 5) & 3;
+    return vmx_get_cpl_inline(v);
 }
 
 /* --- Entering the guest -------------------------------------------------------- */
@@ -721,7 +719,8 @@ static void vmx_inject(struct vcpu *v)
     struct vmx_vcpu *x = &v->hvm.vmx;
     struct hvm_event *e = &v->hvm.exception;
     if (likely(!hvm_event_maybe_pending(v))) {
-        vmx_proc_ctls(v, 0, PROC_INTR_WINDOW | PROC_NMI_WINDOW);
+        if (unlikely(x->proc_ctls & (PROC_INTR_WINDOW | PROC_NMI_WINDOW)))
+            vmx_proc_ctls(v, 0, PROC_INTR_WINDOW | PROC_NMI_WINDOW);
         return;
     }
     bool nmi = READ_ONCE(v->hvm.nmi_pending);

@@ -30,4 +30,23 @@ void vmx_proc_ctls(struct vcpu *v, uint32_t set, uint32_t clear);
 bool vmx_code64(struct vcpu *v);
 unsigned vmx_get_cpl(struct vcpu *v);
 
+/* The same, inlined on the exit paths (the VMCS must be current). */
+#ifndef __ASSEMBLY__
+#include <keel/vcpu.h>
+#include <asm/hvm.h>
+#include "vmcs.h"
+
+static inline bool vmx_code64_inline(struct vcpu *v)
+{
+    return (v->hvm.vmx.entry_ctls & ENTRY_IA32E_MODE) && (vmread(GUEST_ES_AR + 2 * SEG_CS) & (1u << 13));
+}
+
+static inline unsigned vmx_get_cpl_inline(struct vcpu *v)
+{
+    (void)v;
+    /* The CPL is SS.DPL, kept even when SS is unusable (25.4.1). */
+    return (vmread(GUEST_ES_AR + 2 * SEG_SS) >> 5) & 3;
+}
+#endif
+
 #endif
