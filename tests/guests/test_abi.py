@@ -17,7 +17,7 @@ the ABI from inside the guests; these add:
 - test_timer_precision: tests/abi_timer.c alone, QEMU with -icount, so that
   the bound (50 ms of emulated time) is about Keel, not host load.
 - test_virq_dom_exc: the control domain hears of shutdowns through
-  VIRQ_DOM_EXC (expected to fail until Keel raises it).
+  VIRQ_DOM_EXC.
 
 Boots with three or more domains hang under Bochs (VT-x) for now: a CPU
 that must switch between runnable vCPUs stops (vmx/, being finished).
@@ -192,18 +192,14 @@ def test_timer_precision(run_boot: RunBoot, tmp_path: Path, backend: str, flavou
 
 
 @pytest.mark.boot
-@pytest.mark.xfail(
-    strict=True,
-    reason="Keel never raises VIRQ_DOM_EXC (the ABI says: a domain shut down or crashed); "
-    "domain_shutdown() in core/domain/domain.c should send it to the control domain",
-)
-def test_virq_dom_exc(run_boot: RunBoot, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["qemu", "bochs"])
+def test_virq_dom_exc(run_boot: RunBoot, tmp_path: Path, backend: str) -> None:
     """The control domain hears of a domain's shutdown through VIRQ_DOM_EXC."""
     guests = [
         Guest("reaper", "reaper", "64", "domains=1", control=True),
         Guest("sd-poweroff", "shutdown", "64", "reason=poweroff"),
     ]
-    result = run_boot(mixed_boot("qemu", guests, tmp_path, timeout=60))
+    result = run_boot(mixed_boot(backend, guests, tmp_path, timeout=60 if backend == "qemu" else 180))
     res = parse(result, [g.name for g in guests])
     result.require_clean_poweroff()
     m = res.domain("reaper").find(r"^reaper: (\d+) VIRQ_DOM_EXC events")

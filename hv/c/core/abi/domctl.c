@@ -106,6 +106,12 @@ static long createdomain(struct vcpu *v, abi_gva_t arg)
     memset(&cfg, 0, sizeof(cfg));
     if (strnlen((const char *)c.name, sizeof(c.name)) == sizeof(c.name) || !c.name[0])
         return -EINVAL;
+    /* The manifest's and the toolstack's alphabet: a name lands in log
+     * lines, so a newline in it could forge them. */
+    for (const uint8_t *p = c.name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '.' || *p == '-'))
+            return -EINVAL;
     memcpy(cfg.name, c.name, sizeof(cfg.name));
     if (c.flags)
         return -EINVAL; /* only boot can make a control domain */
@@ -234,22 +240,19 @@ static long shutdown_request(struct domain *d, uint32_t reason)
     return 0;
 }
 
-long do_domctl(struct vcpu *v, uint32_t cmd, abi_gva_t arg)
+/* The operations on one domain; d stays valid throughout (the caller holds
+ * off its destruction). */
+static long domain_op(struct vcpu *v, struct domain *d, uint32_t cmd, abi_gva_t arg, struct keel_ctl_header h)
 {
-    struct keel_ctl_header h;
     int rc;
-    if (cmd == KEEL_DOMCTL_createdomain)
-        return createdomain(v, arg);
-    if ((rc = get_arg(v, arg, &h, sizeof(h))))
-        return rc;
-    struct domain *d = target(v, h.domain);
-    if (!d)
-        return -ESRCH;
     switch (cmd) {
     case KEEL_DOMCTL_destroydomain:
         if (d == v->domain || d->is_control)
             return -EINVAL;
-        return domain_destroy_by_id(d->id);
+        if (d->state == DOMAIN_DYING)
+            return -ESRCH;
+        domain_destroy(d);
+        return 0;
     case KEEL_DOMCTL_pausedomain:
         if (d == v->domain)
             return -EINVAL;
@@ -381,4 +384,25 @@ long do_domctl(struct vcpu *v, uint32_t cmd, abi_gva_t arg)
     default:
         return -ENOSYS;
     }
+}
+
+/* core/domain/domain.c: holds off destruction (see there). */
+void domain_destroy_lock(void);
+void domain_destroy_unlock(void);
+
+long do_domctl(struct vcpu *v, uint32_t cmd, abi_gva_t arg)
+{
+    struct keel_ctl_header h;
+    int rc;
+    if (cmd == KEEL_DOMCTL_createdomain)
+        return createdomain(v, arg);
+    if ((rc = get_arg(v, arg, &h, sizeof(h))))
+        return rc;
+    /* A domain looked up by id may be destroyed meanwhile by its own
+     * shutdown action on another CPU: hold that off until we are done. */
+    domain_destroy_lock();
+    struct domain *d = target(v, h.domain);
+    long ret = d ? domain_op(v, d, cmd, arg, h) : -ESRCH;
+    domain_destroy_unlock();
+    return ret;
 }

@@ -214,7 +214,7 @@ static void close_port(struct domain *d, uint32_t port)
     switch (ch->state) {
     case ECS_INTERDOMAIN: {
         /* The peer's port reverts to unbound, waiting for us again. */
-        struct domain *peer = domain_by_id(ch->remote_dom);
+        struct domain *peer = domain_get(ch->remote_dom);
         if (peer && peer->evtchn && peer != d) {
             spin_lock(&peer->evtchn->lock);
             struct evtchn *pc = port_ptr(peer->evtchn, ch->remote_port);
@@ -224,7 +224,7 @@ static void close_port(struct domain *d, uint32_t port)
                 pc->remote_port = 0;
             }
             spin_unlock(&peer->evtchn->lock);
-        } else if (peer == d) {
+        } else if (ch->remote_dom == d->id) {
             struct evtchn *pc = port_ptr(e, ch->remote_port);
             if (pc->state == ECS_INTERDOMAIN && pc->remote_port == port) {
                 pc->state = ECS_UNBOUND;
@@ -232,6 +232,7 @@ static void close_port(struct domain *d, uint32_t port)
                 pc->remote_port = 0;
             }
         }
+        domain_put(peer);
         break;
     }
     case ECS_VIRQ:
@@ -252,11 +253,10 @@ static void close_port(struct domain *d, uint32_t port)
 
 /* --- Hypercall ------------------------------------------------------------ */
 
+/* A reference to the domain dom names (domain_put() it). */
 static struct domain *resolve(struct vcpu *v, uint16_t dom)
 {
-    if (dom == DOMID_SELF || dom == v->domain->id)
-        return v->domain;
-    return domain_by_id(dom);
+    return domain_get(dom == DOMID_SELF ? v->domain->id : dom);
 }
 
 static long op_alloc_unbound(struct vcpu *v, abi_gva_t arg)
@@ -267,17 +267,18 @@ static long op_alloc_unbound(struct vcpu *v, abi_gva_t arg)
     struct domain *d = resolve(v, a.dom);
     if (!d)
         return -ESRCH;
-    if (d != v->domain && !v->domain->is_control)
-        return -EPERM;
     uint16_t remote = a.remote_dom == DOMID_SELF ? v->domain->id : a.remote_dom;
-    if (remote != d->id && !domain_by_id(remote))
-        return -ESRCH;
-    spin_lock(&d->evtchn->lock);
-    int port = alloc_port(d);
-    if (port > 0) {
-        *port_ptr(d->evtchn, (uint32_t)port) = (struct evtchn){ .state = ECS_UNBOUND, .remote_dom = remote };
+    int port = -ESRCH;
+    if (d != v->domain && !v->domain->is_control) {
+        port = -EPERM;
+    } else if (remote == d->id || domain_by_id(remote)) { /* only whether it exists */
+        spin_lock(&d->evtchn->lock);
+        port = alloc_port(d);
+        if (port > 0)
+            *port_ptr(d->evtchn, (uint32_t)port) = (struct evtchn){ .state = ECS_UNBOUND, .remote_dom = remote };
+        spin_unlock(&d->evtchn->lock);
     }
-    spin_unlock(&d->evtchn->lock);
+    domain_put(d);
     if (port < 0)
         return port;
     a.port = (uint32_t)port;
@@ -311,10 +312,12 @@ static long op_bind_interdomain(struct vcpu *v, abi_gva_t arg)
         return -EFAULT;
     struct domain *ld = v->domain;
     struct domain *rd = resolve(v, b.remote_dom);
-    if (!rd || rd->state == DOMAIN_DYING)
+    if (!rd)
         return -ESRCH;
-    if (b.remote_port == 0 || b.remote_port >= max_ports(rd))
+    if (b.remote_port == 0 || b.remote_port >= max_ports(rd)) {
+        domain_put(rd);
         return -EINVAL;
+    }
     lock_pair(ld->evtchn, rd->evtchn);
     long rc = 0;
     struct evtchn *rc_ch = port_ptr(rd->evtchn, b.remote_port);
@@ -332,6 +335,7 @@ static long op_bind_interdomain(struct vcpu *v, abi_gva_t arg)
         rc_ch->remote_port = (uint32_t)lport;
     }
     unlock_pair(ld->evtchn, rd->evtchn);
+    domain_put(rd);
     if (rc)
         return rc;
     /* Like Xen, the new local port starts pending so neither side can miss
@@ -433,9 +437,11 @@ static long op_send(struct vcpu *v, abi_gva_t arg)
     struct evtchn ch = *port_ptr(d->evtchn, port);
     switch (ch.state) {
     case ECS_INTERDOMAIN: {
-        struct domain *peer = domain_by_id(ch.remote_dom);
-        if (peer && peer->state != DOMAIN_DYING)
+        struct domain *peer = domain_get(ch.remote_dom);
+        if (peer) {
             evtchn_set_pending(peer, ch.remote_port);
+            domain_put(peer);
+        }
         return 0;
     }
     case ECS_IPI:
@@ -456,11 +462,17 @@ static long op_status(struct vcpu *v, abi_gva_t arg)
     struct domain *d = resolve(v, s.dom);
     if (!d)
         return -ESRCH;
+    long rc = 0;
+    struct evtchn ch;
     if (d != v->domain && !v->domain->is_control)
-        return -EPERM;
-    if (s.port >= max_ports(d))
-        return -EINVAL;
-    struct evtchn ch = *port_ptr(d->evtchn, s.port);
+        rc = -EPERM;
+    else if (s.port >= max_ports(d))
+        rc = -EINVAL;
+    else
+        ch = *port_ptr(d->evtchn, s.port);
+    domain_put(d);
+    if (rc)
+        return rc;
     memset(&s.u, 0, sizeof(s.u));
     s.status = ch.state;
     s.vcpu = ch.vcpu;

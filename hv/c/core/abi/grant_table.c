@@ -156,15 +156,23 @@ bool gnttab_gfn_busy(struct domain *owner, gfn_t gfn)
     return busy;
 }
 
+static int16_t map_from(struct domain *d, struct domain *granter, struct gnttab_map_grant_ref *op);
+
 static int16_t map_one(struct domain *d, struct gnttab_map_grant_ref *op)
 {
     if (!(op->flags & GNTMAP_host_map) || (op->flags & GNTMAP_device_map))
         return GNTST_general_error;
     if (op->host_addr & (PAGE_SIZE - 1) || op->host_addr >> 48)
         return GNTST_bad_virt_addr;
-    struct domain *granter = domain_by_id(op->dom);
-    if (!granter || granter->state == DOMAIN_DYING || !granter->grants)
-        return GNTST_bad_domain;
+    struct domain *granter = domain_get(op->dom);
+    int16_t st = granter && granter->grants ? map_from(d, granter, op) : GNTST_bad_domain;
+    domain_put(granter);
+    return st;
+}
+
+/* granter: referenced by the caller. */
+static int16_t map_from(struct domain *d, struct domain *granter, struct gnttab_map_grant_ref *op)
+{
     bool ro = op->flags & GNTMAP_readonly;
     gfn_t gfn = op->host_addr >> PAGE_SHIFT;
     /* Mapping over our own page gives it back to the hypervisor: not while
@@ -249,9 +257,10 @@ static int16_t unmap_one(struct domain *d, struct gnttab_unmap_grant_ref *op)
     if (!__atomic_exchange_n(&mt[op->handle].used, false, __ATOMIC_ACQ_REL))
         return GNTST_bad_handle;
     p2m_unmap(&d->p2m, m.gfn);
-    struct domain *granter = domain_by_id(m.dom);
+    struct domain *granter = domain_get(m.dom);
     if (granter && granter->grants)
         release_ref(granter, m.ref);
+    domain_put(granter);
     return GNTST_okay;
 }
 
@@ -311,7 +320,7 @@ static long op_setup_table(struct vcpu *v, abi_gva_t uop, uint32_t count)
         } else if (copy_from_guest(v, &s, at, sizeof(s))) {
             return -EFAULT;
         }
-        struct domain *d = s.dom == DOMID_SELF || s.dom == v->domain->id ? v->domain : domain_by_id(s.dom);
+        struct domain *d = domain_get(s.dom == DOMID_SELF ? v->domain->id : s.dom);
         s.status = GNTST_okay;
         if (!d)
             s.status = GNTST_bad_domain;
@@ -329,9 +338,12 @@ static long op_setup_table(struct vcpu *v, abi_gva_t uop, uint32_t count)
         /* Auto-translated guests learn where each frame is mapped. */
         for (uint32_t f = 0; s.status == GNTST_okay && f < s.nr_frames; f++) {
             uint64_t g = d->grants->frame_gfn[f];
-            if (copy_to_guest(v, s.frame_list + f * (compat ? 4 : 8), &g, compat ? 4 : 8))
+            if (copy_to_guest(v, s.frame_list + f * (compat ? 4 : 8), &g, compat ? 4 : 8)) {
+                domain_put(d);
                 return -EFAULT;
+            }
         }
+        domain_put(d);
         if (compat) {
             cs.status = s.status;
             if (copy_to_guest(v, at, &cs, sizeof(cs)))
@@ -379,9 +391,10 @@ long do_grant_table_op(struct vcpu *v, uint32_t cmd, abi_gva_t uop, uint32_t cou
             abi_gva_t at = uop + i * sizeof(q);
             if (copy_from_guest(v, &q, at, sizeof(q)))
                 return -EFAULT;
-            struct domain *t = q.dom == DOMID_SELF || q.dom == d->id ? d : domain_by_id(q.dom);
+            struct domain *t = domain_get(q.dom == DOMID_SELF ? d->id : q.dom);
             q.status = !t ? GNTST_bad_domain : (t != d && !d->is_control) ? GNTST_permission_denied : GNTST_okay;
             q.nr_frames = q.status == GNTST_okay ? t->grants->nr_frames : 0;
+            domain_put(t);
             q.max_nr_frames = GNTTAB_MAX_FRAMES;
             if (copy_to_guest(v, at, &q, sizeof(q)))
                 return -EFAULT;

@@ -64,18 +64,22 @@ long do_hvm_op(struct vcpu *v, uint32_t op, abi_gva_t arg)
     struct xen_hvm_param p;
     if (copy_from_guest(v, &p, arg, sizeof(p)))
         return -EFAULT;
-    struct domain *d = p.domid == DOMID_SELF || p.domid == v->domain->id ? v->domain : domain_by_id(p.domid);
+    struct domain *d = domain_get(p.domid == DOMID_SELF ? v->domain->id : p.domid);
     if (!d)
         return -ESRCH;
+    long rc = 0;
     if (d != v->domain && !v->domain->is_control)
-        return -EPERM;
-    if (p.index >= HVM_NR_PARAMS)
-        return -EINVAL;
-    if (op == HVMOP_set_param) {
-        if (d == v->domain && !v->domain->is_control && !guest_settable(p.index))
-            return -EPERM;
-        return hvm_param_set(d, p.index, p.value);
-    }
-    p.value = d->params[p.index];
+        rc = -EPERM;
+    else if (p.index >= HVM_NR_PARAMS)
+        rc = -EINVAL;
+    else if (op != HVMOP_set_param)
+        p.value = d->params[p.index];
+    else if (d == v->domain && !v->domain->is_control && !guest_settable(p.index))
+        rc = -EPERM;
+    else
+        rc = hvm_param_set(d, p.index, p.value);
+    domain_put(d);
+    if (rc || op == HVMOP_set_param)
+        return rc;
     return copy_to_guest(v, arg, &p, sizeof(p)) ? -EFAULT : 0;
 }

@@ -110,12 +110,13 @@ long do_memory_op(struct vcpu *v, uint32_t cmd, abi_gva_t arg)
         uint16_t domid;
         if (copy_from_guest(v, &domid, arg, sizeof(domid)))
             return -EFAULT;
-        struct domain *t = domid == DOMID_SELF || domid == d->id ? d : domain_by_id(domid);
+        struct domain *t = domain_get(domid == DOMID_SELF ? d->id : domid);
         if (!t)
             return -ESRCH;
-        if (t != d && !d->is_control)
-            return -EPERM;
-        return (long)(cmd == XENMEM_current_reservation ? t->p2m.pages : t->max_pages);
+        long rc = t != d && !d->is_control ? -EPERM
+                  : (long)(cmd == XENMEM_current_reservation ? t->p2m.pages : t->max_pages);
+        domain_put(t);
+        return rc;
     }
     default:
         return -ENOSYS;

@@ -54,6 +54,10 @@ static long physinfo(struct vcpu *v, abi_gva_t arg)
     return copy_to_guest(v, arg, &p, sizeof(p)) ? -EFAULT : 0;
 }
 
+/* core/domain/domain.c: holds off destruction (see there). */
+void domain_destroy_lock(void);
+void domain_destroy_unlock(void);
+
 static long domainlist(struct vcpu *v, abi_gva_t arg)
 {
     struct keel_sysctl_domainlist l;
@@ -65,10 +69,16 @@ static long domainlist(struct vcpu *v, abi_gva_t arg)
     uint32_t n = 0;
     struct keel_domaininfo info;
     for (uint32_t id = l.first_domain; id <= DOMAIN_MAX_ID && n < l.max; id++) {
+        if (!domain_by_id(id))
+            continue;
+        /* The domain may be destroyed by its shutdown action meanwhile. */
+        domain_destroy_lock();
         struct domain *d = domain_by_id(id);
+        if (d)
+            domain_fill_info(d, &info);
+        domain_destroy_unlock();
         if (!d)
             continue;
-        domain_fill_info(d, &info);
         if (copy_to_guest(v, l.buffer + (uint64_t)n * sizeof(info), &info, sizeof(info)))
             return -EFAULT;
         n++;
@@ -94,6 +104,10 @@ static long readconsole(struct vcpu *v, abi_gva_t arg)
     while (copied < r.count) {
         struct log_read_result got = log_read(index, buf, MIN((size_t)(r.count - copied), (size_t)CHUNK));
         r.lost += got.lost;
+        /* Where to continue, even when nothing was copied: an index past
+         * the head (or before the tail) comes back clamped to the ring, so
+         * the caller's next read starts where data will appear. */
+        index = got.next;
         if (!got.copied)
             break;
         if (copy_to_guest(v, r.buffer + copied, buf, got.copied)) {
@@ -101,7 +115,6 @@ static long readconsole(struct vcpu *v, abi_gva_t arg)
             return -EFAULT;
         }
         copied += (uint32_t)got.copied;
-        index = got.next;
     }
     kfree(buf);
     if (r.flags & KEEL_READCONSOLE_CLEAR)

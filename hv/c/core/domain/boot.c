@@ -110,6 +110,20 @@ static void manifest_domain(const struct manifest_entry *e, void *ctx)
         pr_err("manifest line %u: (no module named '%s')\n", e->line, e->ramdisk);
         return;
     }
+    /* cpus= may name only CPUs this machine lacks: such a domain could
+     * never run where it is allowed to. */
+    cpumask_t online, allowed;
+    cpumask_clear(&online);
+    for_each_online_cpu(c)
+        cpumask_set(&online, c);
+    cpumask_and(&allowed, &e->cfg.affinity, &online);
+    if (cpumask_empty(&allowed)) {
+        char msg[120];
+        snprintf(msg, sizeof(msg), "domain '%s': its cpus name no online CPU (%u online)", e->cfg.name,
+                 nr_cpus_online);
+        manifest_error(e->line, msg, st);
+        return;
+    }
     uint64_t free_bytes = frame_free_pages() << PAGE_SHIFT;
     if (e->cfg.memory + MiB(1) > free_bytes) {
         char msg[120];

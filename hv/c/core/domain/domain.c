@@ -1,5 +1,6 @@
 /* Domain life cycle: create, pause, shut down, crash, destroy, restart. */
 #include <keel/domain.h>
+#include <keel/event.h>
 #include <keel/heap.h>
 #include <keel/lib.h>
 #include <keel/mm.h>
@@ -58,6 +59,26 @@ struct domain *domain_by_id(unsigned id)
     if (id > DOMAIN_MAX_ID || !by_id)
         return NULL;
     return READ_ONCE(by_id[id]);
+}
+
+struct domain *domain_get(unsigned id)
+{
+    if (id > DOMAIN_MAX_ID || !by_id)
+        return NULL;
+    unsigned long f = spin_lock_irqsave(&domlist_lock);
+    struct domain *d = by_id[id];
+    if (d && d->state != DOMAIN_DYING)
+        __atomic_fetch_add(&d->refs, 1, __ATOMIC_ACQUIRE);
+    else
+        d = NULL;
+    spin_unlock_irqrestore(&domlist_lock, f);
+    return d;
+}
+
+void domain_put(struct domain *d)
+{
+    if (d)
+        __atomic_fetch_sub(&d->refs, 1, __ATOMIC_RELEASE);
 }
 
 static int validate(const struct domain_config *c)
@@ -184,6 +205,18 @@ int domain_create(const struct domain_config *cfg, int want_id, struct domain **
     return 0;
 }
 
+/* VIRQ_DOM_EXC: the control domain learns that a domain shut down or was
+ * destroyed, and looks at the list again (as with Xen). */
+static void notify_control(bool from_control)
+{
+    if (from_control)
+        return;
+    struct domain *c = domain_get(0);
+    if (c && c->is_control)
+        send_global_virq(c, VIRQ_DOM_EXC);
+    domain_put(c);
+}
+
 void domain_destroy(struct domain *d)
 {
     d->state = DOMAIN_DYING;
@@ -198,13 +231,43 @@ void domain_destroy(struct domain *d)
     list_del(&d->list);
     nr_domains--;
     spin_unlock_irqrestore(&domlist_lock, f);
+    /* No new reference can be taken now; the ones held by hypercalls on
+     * other CPUs end with those hypercalls. */
+    uint64_t since = rdtsc();
+    bool said = false;
+    while (__atomic_load_n(&d->refs, __ATOMIC_ACQUIRE)) {
+        if (!said && rdtsc() - since > tsc_khz * 1000) {
+            pr_warn("Domain %u (%s): destruction waits for %u references\n", d->id, d->name, d->refs);
+            said = true;
+        }
+        cpu_relax();
+    }
     domain_print_exit_counts(d);
     uint64_t t0 = rdtsc();
     unsigned id = d->id;
+    bool was_control = d->is_control;
     char name[DOMAIN_NAME_MAX];
     memcpy(name, d->name, sizeof(name));
     free_domain(d);
     pr_info("Domain %u (%s) destroyed in %lu TSC ticks\n", id, name, (unsigned long)(rdtsc() - t0));
+    notify_control(was_control);
+}
+
+/* Hold off every destruction (the shutdown actions' and the control
+ * domain's) while the caller uses a struct domain it looked up by id: the
+ * control interface (core/abi/domctl.c, sysctl.c), which declares these
+ * itself.  Not nested: domain_destroy_by_id() takes the lock too. */
+void domain_destroy_lock(void);
+void domain_destroy_unlock(void);
+
+void domain_destroy_lock(void)
+{
+    spin_lock(&destroy_lock); /* interrupts stay on: stopping vCPUs takes IPIs */
+}
+
+void domain_destroy_unlock(void)
+{
+    spin_unlock(&destroy_lock);
 }
 
 /* The control domain's destroy: serialised with the shutdown actions. */
@@ -276,6 +339,7 @@ void domain_shutdown(struct domain *d, unsigned reason)
     for (unsigned i = 0; i < d->max_vcpus; i++)
         vcpu_pause_flags_set(d->vcpu[i], VPF_PAUSED);
     pr_info("Domain %u (%s) shut down: %s\n", d->id, d->name, reason_name(reason));
+    notify_control(d->is_control);
     queue_work(d);
 }
 

@@ -5,8 +5,10 @@
  * least of it: weights 256 and 512 get shares of 1:2.  A running vCPU keeps
  * the CPU for a time slice (30 ms by default) unless it blocks, yields or is
  * paused.  A domain with a cap may use cap% of one CPU per 100 ms period.
- * Hard affinity limits where a vCPU may be queued; idle CPUs steal work and
- * a wake-up goes to an idle CPU when the vCPU's own is busy.
+ * Hard affinity limits where a vCPU may be queued; idle CPUs steal work, a
+ * CPU takes a waiting vCPU from one with two more runnable than itself (at
+ * the end of each slice, even with nothing waiting locally), and a wake-up
+ * goes to an idle CPU when the vCPU's own is busy.
  */
 #include <keel/cmdline.h>
 #include <keel/domain.h>
@@ -35,10 +37,12 @@ struct runq {
     uint64_t slice_end_ns;
     uint64_t cap_wakeup_ns;  /* a capped vCPU becomes eligible again */
     struct percpu *pc;       /* its need_resched and current are read on every exit */
+    struct vcpu *putting;    /* stopped, but the loop still touches it (see sched_forget_vcpu) */
     volatile bool idle;
 } __aligned(64);
 
 static struct runq runqs[NR_CPUS];
+static void reprogram(struct runq *rq);
 static uint64_t slice_ns;
 
 uint64_t sched_timeslice_ns(void)
@@ -217,8 +221,14 @@ void vcpu_wake(struct vcpu *v)
                     (rq->curr && v->sched.vruntime + slice_ns / 2 < rq->curr->sched.vruntime);
         if (poke && rq->curr)
             rq->pc->need_resched = true;
+        /* The running vCPU had the CPU to itself, so no slice end is armed
+         * there: arm it, or the newcomer waits until the running one blocks
+         * (forever, if it is CPU-bound). */
+        bool arm = !poke && rq->curr && rq->nr == 1;
+        if (arm && to == smp_processor_id())
+            reprogram(rq);
         unlock_two(old, rq);
-        if (poke)
+        if (poke || arm)
             ipi(to);
         break;
     }
@@ -271,7 +281,17 @@ int sched_set_affinity(struct vcpu *v, const void *mask)
         return -EINVAL;
     sched_remove(v);
     v->affinity = m;
-    if (v->is_running && !cpumask_test(&m, v->processor))
+    /* Running where it may no longer run: it must leave that CPU, and a
+     * kick alone only makes it exit and enter again. */
+    unsigned long f = irq_save();
+    struct runq *rq = &runqs[v->processor];
+    spin_lock(&rq->lock);
+    bool leave = rq->curr == v && !cpumask_test(&m, v->processor);
+    if (leave)
+        rq->pc->need_resched = true;
+    spin_unlock(&rq->lock);
+    irq_restore(f);
+    if (leave)
         vcpu_kick(v);
     vcpu_wake(v);
     return 0;
@@ -283,9 +303,15 @@ static void reprogram(struct runq *rq)
 {
     uint64_t now = time_now_ns();
     uint64_t next = timer_next_deadline();
-    if (rq->curr && rq->nr)
+    /* A slice end or cap wakeup that has passed while the reschedule it
+     * asks for is already pending would re-arm the timer at 1 ns: an
+     * interrupt storm that starves the code about to act on need_resched
+     * (a livelock under Bochs). */
+    bool pending = rq->pc && rq->pc->need_resched;
+    if (rq->curr && !(pending && rq->slice_end_ns <= now))
         next = MIN(next, rq->slice_end_ns);
-    next = MIN(next, rq->cap_wakeup_ns);
+    if (!(pending && rq->cap_wakeup_ns <= now))
+        next = MIN(next, rq->cap_wakeup_ns);
     if (next == UINT64_MAX)
         lapic_timer_oneshot(0);
     else
@@ -303,6 +329,22 @@ void sched_timer_changed(unsigned cpu)
     }
 }
 
+/* vCPUs that can run, queued or running, on a CPU (a racy read: a hint). */
+static unsigned load_of(const struct runq *rq)
+{
+    return READ_ONCE(rq->nr) + (READ_ONCE(rq->curr) ? 1 : 0);
+}
+
+/* Does another CPU have at least two more runnable vCPUs than this one,
+ * which runs one and has none waiting? */
+static bool overloaded_elsewhere(unsigned self)
+{
+    for_each_online_cpu(c)
+        if (c != self && READ_ONCE(runqs[c].nr) && load_of(&runqs[c]) >= 3)
+            return true;
+    return false;
+}
+
 static void timer_interrupt(struct cpu_regs *r)
 {
     (void)r;
@@ -312,8 +354,15 @@ static void timer_interrupt(struct cpu_regs *r)
     timer_run_expired();
     uint64_t now = time_now_ns();
     spin_lock(&rq->lock);
-    if (rq->curr && rq->nr && now >= rq->slice_end_ns)
-        rq->pc->need_resched = true;
+    if (rq->curr && now >= rq->slice_end_ns) {
+        /* End of a slice: give the CPU to a waiting vCPU, or go through the
+         * scheduler loop to take one from a CPU with two more runnable
+         * (steal()); else run on for another slice. */
+        if (rq->nr || overloaded_elsewhere(smp_processor_id()))
+            rq->pc->need_resched = true;
+        else
+            rq->slice_end_ns = now + slice_ns;
+    }
     if (rq->cap_wakeup_ns <= now)
         rq->pc->need_resched = true;
     reprogram(rq);
@@ -332,21 +381,38 @@ static void resched_interrupt(struct cpu_regs *r)
 
 /* --- The per-CPU loop ----------------------------------------------------- */
 
-static struct vcpu *steal(struct runq *me, unsigned self, uint64_t now)
+/* Take a waiting vCPU allowed here from a CPU with at least min_load
+ * runnable (waiting or running); with queue_it, put it on this CPU's queue
+ * (else the caller runs it). */
+static struct vcpu *steal(struct runq *me, unsigned self, uint64_t now, unsigned min_load, bool queue_it)
 {
     for_each_online_cpu(c) {
         struct runq *rq = &runqs[c];
-        if (c == self || !rq->nr)
+        if (c == self || !rq->nr || load_of(rq) < min_load)
             continue;
         lock_two(me, rq);
+        if (!rq->nr || load_of(rq) < min_load) {
+            unlock_two(me, rq);
+            continue;
+        }
+        /* An idle CPU runs what it takes at once: the most deserving
+         * (least vruntime).  A busy one queues it: the least deserving, so
+         * that the vCPU next in line where it was does not wait again. */
+        struct vcpu *v = NULL;
         list_for_each(pos, &rq->queue) {
-            struct vcpu *v = list_entry(pos, struct vcpu, sched.runq);
+            struct vcpu *w = list_entry(pos, struct vcpu, sched.runq);
             uint64_t at;
-            if (!cpumask_test(&v->affinity, self) || over_cap(v, now, &at))
+            if (!cpumask_test(&w->affinity, self) || over_cap(w, now, &at))
                 continue;
+            if (!v || (queue_it ? w->sched.vruntime > v->sched.vruntime : w->sched.vruntime < v->sched.vruntime))
+                v = w;
+        }
+        if (v) {
             dequeue(rq, v);
             v->sched.vruntime = v->sched.vruntime - MIN(v->sched.vruntime, min_vruntime(rq)) + min_vruntime(me);
             v->processor = self;
+            if (queue_it)
+                enqueue(me, v);
             unlock_two(me, rq);
             return v;
         }
@@ -369,17 +435,18 @@ __noreturn void sched_start(void)
     unsigned self = smp_processor_id() % NR_CPUS;
     struct runq *rq = &runqs[self];
 
-    irq_register(VECTOR_TIMER, timer_interrupt);
-    irq_register(VECTOR_IPI_RESCHED, resched_interrupt);
     for (;;) {
         domain_do_work();
         irq_disable();
         uint64_t now = time_now_ns();
+        /* Even out the queues: a CPU that only steals when idle keeps one
+         * vCPU to itself while another CPU shares out its time among many. */
+        steal(rq, self, now, READ_ONCE(rq->nr) + 2, true);
         spin_lock(&rq->lock);
         struct vcpu *v = pick(rq, now);
         if (!v && !rq->nr) {
             spin_unlock(&rq->lock);
-            v = steal(rq, self, now);
+            v = steal(rq, self, now, 1, false);
             spin_lock(&rq->lock);
         }
         if (!v) {
@@ -420,6 +487,10 @@ __noreturn void sched_start(void)
         spin_lock(&rq->lock);
         rq->curr = NULL;
         rq->pc->current = NULL;
+        /* Once is_running is false the vCPU may be destroyed (domain_destroy
+         * waits for exactly that), yet the lines below still use it: the
+         * destroyer waits for putting too before freeing it. */
+        __atomic_store_n(&rq->putting, v, __ATOMIC_RELEASE);
         __atomic_store_n(&v->is_running, false, __ATOMIC_RELEASE);
         bool requeue = runnable(v) && cpumask_test(&v->affinity, self);
         if (requeue)
@@ -430,6 +501,7 @@ __noreturn void sched_start(void)
         hvm->vcpu_put(v);
         if (!requeue && runnable(v))
             vcpu_wake(v); /* affinity moved it elsewhere */
+        __atomic_store_n(&rq->putting, NULL, __ATOMIC_RELEASE);
         irq_enable();
     }
 }
@@ -445,14 +517,23 @@ void sched_init(void)
         timers_cpu_init(c);
         runqs[c].pc = percpu_of[c];
     }
+    /* Before any domain is unpaused: waking a vCPU pinned to another CPU
+     * sends that CPU a resched IPI, possibly before it reaches
+     * sched_start(); unhandled, the vector is never acknowledged and the
+     * CPU takes no timer interrupt again. */
+    irq_register(VECTOR_TIMER, timer_interrupt);
+    irq_register(VECTOR_IPI_RESCHED, resched_interrupt);
     pr_info("Scheduler: %u CPUs, time slice %lu ms\n", nr_cpus_online, (unsigned long)(slice_ns / 1000000));
 }
 
 /* The last vCPU to have run on a CPU keeps its FPU state there; before the
- * vCPU is destroyed, make sure no CPU still points at it. */
+ * vCPU is destroyed, make sure no CPU still points at it, nor is still
+ * finishing its turn in sched_start() (putting). */
 void sched_forget_vcpu(struct vcpu *v)
 {
     for_each_online_cpu(c) {
+        while (__atomic_load_n(&runqs[c].putting, __ATOMIC_ACQUIRE) == v)
+            cpu_relax();
         unsigned long f = spin_lock_irqsave(&runqs[c].lock);
         if (runqs[c].last == v)
             runqs[c].last = NULL;

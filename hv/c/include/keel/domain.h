@@ -69,6 +69,7 @@ struct domain {
     unsigned shutdown_reason;  /* SHUTDOWN_* once in DOMAIN_SHUTDOWN */
     int shutdown_code;         /* SCHEDOP_shutdown_code, -1 if unset */
     bool is_control;
+    uint32_t refs;             /* domain_get() references held */
     struct domain_config config;
     struct domain_image *image; /* kept for restart */
 
@@ -126,6 +127,11 @@ void domain_destroy(struct domain *d);
 /* Destroy by id, serialised with the domains' own shutdown actions. */
 int domain_destroy_by_id(unsigned id);
 struct domain *domain_by_id(unsigned id);
+/* A counted reference, for a hypercall that acts on a domain named by id
+ * (possibly another one): NULL if there is none or it is dying.
+ * domain_destroy() frees nothing until every reference is dropped. */
+struct domain *domain_get(unsigned id);
+void domain_put(struct domain *d);
 void domain_pause(struct domain *d);
 void domain_unpause(struct domain *d);
 /* The guest (or the control domain) ends the domain with a reason. */

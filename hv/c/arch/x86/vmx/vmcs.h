@@ -20,6 +20,7 @@
 #define MSR_VMX_CR4_FIXED1 0x489
 #define MSR_VMX_PROCBASED_CTLS2 0x48B
 #define MSR_VMX_TRUE_PINBASED_CTLS 0x48D
+#define MSR_VMX_MISC 0x485
 #define MSR_VMX_TRUE_PROCBASED_CTLS 0x48E
 #define MSR_VMX_TRUE_EXIT_CTLS 0x48F
 #define MSR_VMX_TRUE_ENTRY_CTLS 0x490
@@ -81,6 +82,7 @@
 #define GUEST_INTERRUPTIBILITY 0x4824
 #define GUEST_ACTIVITY_STATE 0x4826
 #define GUEST_SYSENTER_CS 0x482A
+#define GUEST_PREEMPTION_TIMER 0x482E
 #define HOST_IA32_SYSENTER_CS 0x4C00
 
 /* --- Natural-width fields ------------------------------------------------- */
@@ -120,6 +122,7 @@
 #define PIN_EXT_INTR (1u << 0)
 #define PIN_NMI (1u << 3)
 #define PIN_VIRTUAL_NMIS (1u << 5)
+#define PIN_PREEMPTION_TIMER (1u << 6)
 /* Primary processor-based (25.6.2) */
 #define PROC_INTR_WINDOW (1u << 2)
 #define PROC_TSC_OFFSET (1u << 3)

@@ -22,6 +22,7 @@
 #include <keel/lib.h>
 #include <keel/mm.h>
 #include <keel/printk.h>
+#include <keel/time.h>
 #include <keel/vcpu.h>
 #include <asm/desc.h>
 #include <asm/features.h>
@@ -48,7 +49,18 @@ static struct {
     uint64_t cr0_mask, cr4_mask;
     uint64_t pdpte_reserved;
     paddr_t msr_bitmap;
+    uint32_t preemption_ticks; /* the backstop below, in preemption-timer units */
 } vmx;
+
+/* A guest that runs without exits for this long leaves through the
+ * VMX-preemption timer, and the host takes its pending interrupts.  With
+ * external-interrupt exiting no timer is needed in principle, but some
+ * implementations decide whether an interrupt is deliverable from the
+ * interrupt mask they computed before entering non-root operation: Bochs
+ * 2.7 does, and a guest entered with RFLAGS.IF=0 that spins without exits
+ * would keep its CPU forever.  The value is reloaded at every entry, so
+ * only a guest run this long costs an extra exit. */
+#define PREEMPTION_BACKSTOP_US 2000
 
 #define NR_VPIDS 0x10000 /* tags 1..0xFFFF; 0 is the host's */
 
@@ -78,8 +90,15 @@ static bool adjust(const char *what, uint32_t msr, uint32_t need, uint32_t want,
 
 static bool compute_controls(void)
 {
-    if (!adjust("pin-based", MSR_VMX_TRUE_PINBASED_CTLS, PIN_EXT_INTR | PIN_NMI, PIN_VIRTUAL_NMIS, 0, &vmx.pin))
+    if (!adjust("pin-based", MSR_VMX_TRUE_PINBASED_CTLS, PIN_EXT_INTR | PIN_NMI,
+                PIN_VIRTUAL_NMIS | PIN_PREEMPTION_TIMER, 0, &vmx.pin))
         return false;
+    if (vmx.pin & PIN_PREEMPTION_TIMER) {
+        /* The timer counts down at the TSC rate divided by 2^MISC[4:0]
+         * (vol. 3C 26.5.1). */
+        uint64_t ticks = (tsc_khz * PREEMPTION_BACKSTOP_US / 1000) >> (rdmsr(MSR_VMX_MISC) & 0x1F);
+        vmx.preemption_ticks = (uint32_t)MIN(MAX(ticks, 1u), (uint64_t)UINT32_MAX);
+    }
     /* No CR3 or INVLPG exiting: EPT makes the guest's paging its own.  CR8
      * accesses exit: without a TPR shadow, MOV to CR8 would write the
      * host's own task priority. */
@@ -256,6 +275,8 @@ static void configure(struct vcpu *v)
     struct vmx_vcpu *x = &v->hvm.vmx;
 
     vmwrite(PIN_BASED_VM_EXEC_CONTROL, vmx.pin);
+    if (vmx.pin & PIN_PREEMPTION_TIMER)
+        vmwrite(GUEST_PREEMPTION_TIMER, vmx.preemption_ticks);
     x->proc_ctls = vmx.proc;
     vmwrite(CPU_BASED_VM_EXEC_CONTROL, x->proc_ctls);
     vmwrite(SECONDARY_VM_EXEC_CONTROL, vmx.proc2);
