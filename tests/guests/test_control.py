@@ -24,7 +24,7 @@ from tests.guests.domains import Backend, Dom0Boot, SetResult, register_shared_b
 
 BACKENDS = ["qemu", "bochs"]
 
-# Iterations per backend.  The brief's counts (100 builds, 200 life cycles)
+# Iterations per backend.  The control-domain issue's counts (100 builds, 200 life cycles)
 # hold on both backends; Bochs only takes longer.
 COUNTS = {
     "qemu": {"build": 100, "lifecycle": 200, "poweroff": 30, "pinned": 200, "hotplug": 32},
@@ -110,7 +110,7 @@ pytestmark = [pytest.mark.boot, pytest.mark.parametrize("backend", BACKENDS)]
 
 
 def test_build_run_destroy(control_run: Dom0Output, backend: str) -> None:
-    """Test 6: dom0 creates a domain from the image it got as its ramdisk,
+    """Dom0 creates a domain from the image it got as its ramdisk,
     copies it in, sets its context, unpauses it, finds the child's own
     "(dN) ctlchild: hello tag=bI domid=N" line through sysctl readconsole,
     sees its shutdown reason (poweroff, reboot and crash in turn, with
@@ -135,7 +135,7 @@ def test_build_run_destroy(control_run: Dom0Output, backend: str) -> None:
 
 
 def test_lifecycle_memory(control_run: Dom0Output, backend: str) -> None:
-    """Test 3: 200 domains created (populate, copy the tiny PVH kernel, set
+    """200 domains created (populate, copy the tiny PVH kernel, set
     context), unpaused, run to their shutdown (polled with getdomaininfo)
     and destroyed in a loop from dom0; sysctl physinfo's free_pages returns
     exactly to the baseline and each child really held its memory while it
@@ -152,7 +152,7 @@ def test_lifecycle_memory(control_run: Dom0Output, backend: str) -> None:
 
 
 def test_bad_requests(control_run: Dom0Output, backend: str) -> None:
-    """Test 10: bad requests get clean errors and leak nothing: unknown
+    """Bad requests get clean errors and leak nothing: unknown
     domain (-ESRCH), memory beyond the host (-ENOMEM, at create; at populate,
     with nothing kept), vCPUs beyond the maximum (-EINVAL), a wrong interface
     version on every domctl and sysctl operation of the spec (-EACCES),
@@ -179,7 +179,7 @@ def test_bad_requests(control_run: Dom0Output, backend: str) -> None:
 
 
 def test_hotplug(control_run: Dom0Output, backend: str) -> None:
-    """Test 8: a 32-vCPU child goes 1 -> 32 -> 4 online.  dom0 drives
+    """A 32-vCPU child goes 1 -> 32 -> 4 online.  dom0 drives
     KEEL_DOMCTL_vcpus_online; the child is told by VIRQ_ARCH_0 and brings
     vCPUs up with VCPUOP_initialise + VCPUOP_up (-EPERM beyond the online
     count); each online vCPU increments its own counter, each offline one's
@@ -206,7 +206,7 @@ def test_hotplug(control_run: Dom0Output, backend: str) -> None:
 
 
 def test_on_poweroff_destroy(control_run: Dom0Output, backend: str) -> None:
-    """Test 9 (second half): a domain created with on_poweroff=destroy that
+    """A domain created with on_poweroff=destroy that
     powers off is removed by Keel: getdomaininfo then gives -ESRCH (dom0
     polls it hard meanwhile, and must never read garbage); memory back."""
     n = COUNTS[backend]["poweroff"]
@@ -220,7 +220,7 @@ def test_on_poweroff_destroy(control_run: Dom0Output, backend: str) -> None:
 
 
 def test_exit_counters_domctl(control_run: Dom0Output, backend: str) -> None:
-    """Test 5 (control half): KEEL_DOMCTL_exit_counters + KEEL_SYSCTL_exit_name
+    """KEEL_DOMCTL_exit_counters + KEEL_SYSCTL_exit_name
     give a stopped child's per-reason exit counts with names, respecting the
     caller's capacity; they equal what Keel prints when it destroys the
     domain ("Domain N exits: ...")."""
@@ -238,7 +238,7 @@ def test_exit_counters_domctl(control_run: Dom0Output, backend: str) -> None:
 
 
 def test_pinned_vcpu(control_run: Dom0Output, backend: str) -> None:
-    """Test 1 (pinning): a 2-vCPU child pinned to CPU 1 (createdomain's
+    """A 2-vCPU child pinned to CPU 1 (createdomain's
     cpumap) is sampled 200 times, 1 ms apart, with KEEL_DOMCTL_getvcpuinfo
     from dom0 (itself pinned to CPU 0): never on another CPU, often running,
     both vCPUs sharing the CPU; moved with setvcpuaffinity to CPU 2, it is
@@ -280,7 +280,7 @@ def core_run(request: pytest.FixtureRequest, backend: str) -> SetResult:
 
 
 def test_eperm_from_guest(core_run: SetResult, backend: str) -> None:
-    """Test 7: every domctl and sysctl operation issued from a domain that is
+    """Every domctl and sysctl operation issued from a domain that is
     not the control domain gets -EPERM.  The ctleperm kernel (in the shared
     core boot) walks abi_all_subops[] for hypercalls 35 and 36, so an
     operation added to the spec is covered without touching the test; each

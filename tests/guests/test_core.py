@@ -128,7 +128,7 @@ def test_boot_clean(core_run: SetResult, backend: str) -> None:
 
 
 def test_progress(core_run: SetResult, backend: str) -> None:
-    """Test 1 (progress): 8 domains x 2 vCPUs of CPU-bound loops on 4 CPUs
+    """8 domains x 2 vCPUs of CPU-bound loops on 4 CPUs
     (with the other domains of the boot also running) all make progress:
     every vCPU reports each quarter of its work and finishes, and the
     vCPUs progress together: every one of them has reported its first
@@ -176,7 +176,7 @@ def _at(points: list[tuple[float, int]], t: float) -> float:
 
 
 def test_weights(core_run: SetResult, backend: str) -> None:
-    """Test 1 (weights): two single-vCPU domains pinned to CPU 3 (cpus=3)
+    """Two single-vCPU domains pinned to CPU 3 (cpus=3)
     with weights 256 and 512 get CPU shares of 1:2 within 10 %.  Both print
     their iteration count and their running time (VCPUOP_get_runstate_info)
     as they go; over the wall interval both are running (from the hypervisor
@@ -214,7 +214,7 @@ def _ticks(result: SetResult) -> list[float]:
 
 
 def test_isolation_outside_memory(core_run: SetResult, backend: str) -> None:
-    """Test 2 (memory): a guest that writes outside its memory is crashed,
+    """A guest that writes outside its memory is crashed,
     the log naming the guest-physical address; it never reaches the line
     after the write; a neighbour domain keeps counting before and after."""
     oob = core_run.domain("oob")
@@ -235,7 +235,7 @@ def test_isolation_outside_memory(core_run: SetResult, backend: str) -> None:
 
 
 def test_isolation_triple_fault(core_run: SetResult, backend: str) -> None:
-    """Test 2 (triple fault): a guest triple fault crashes that domain only:
+    """A guest triple fault crashes that domain only:
     the log says so for it, no other domain crashes (the oob domain's crash
     is its own), the neighbour keeps counting after it, and every other
     domain finishes with its own verdict."""
@@ -255,7 +255,7 @@ def test_isolation_triple_fault(core_run: SetResult, backend: str) -> None:
 
 
 def test_unknown_msr_gp(core_run: SetResult, backend: str) -> None:
-    """Test 4: a guest's rdmsr/wrmsr of MSRs Keel does not know raise #GP(0)
+    """A guest's rdmsr/wrmsr of MSRs Keel does not know raise #GP(0)
     in the guest (it catches each and reports), known ones still work, and
     Keel logs the refusals (rate-limited)."""
     require_result(core_run, "msr")
@@ -266,7 +266,7 @@ def test_unknown_msr_gp(core_run: SetResult, backend: str) -> None:
 
 
 def test_exit_counters_at_destroy(core_run: SetResult, backend: str) -> None:
-    """Test 5 (log half): when Keel destroys a domain it prints its exits per
+    """When Keel destroys a domain it prints its exits per
     reason ("Domain N exits: NAME COUNT ..."): one such line for every
     domain of the boot (each incarnation of the restarted one), each with
     hypercall exits (every kernel here makes some) and the backend's names."""
@@ -284,7 +284,7 @@ def test_exit_counters_at_destroy(core_run: SetResult, backend: str) -> None:
 
 
 def test_restart_on_crash(core_run: SetResult, backend: str) -> None:
-    """Test 9 (first half): on_crash=restart restarts a crashing guest: it
+    """On_crash=restart restarts a crashing guest: it
     crashes as domain 1, the log shows the restart as a new domain, and the
     new domain runs to SUCCESS knowing its new id."""
     d = core_run.domain("iso-restart")
@@ -298,7 +298,7 @@ def test_restart_on_crash(core_run: SetResult, backend: str) -> None:
 
 
 def test_manifest_errors(core_run: SetResult, backend: str) -> None:
-    """Test 11: a manifest with errors (missing module, duplicate name, more
+    """A manifest with errors (missing module, duplicate name, more
     memory than exists, unknown key, bad cpus lists, vcpus above maxvcpus, a
     misspelt keyword) is rejected line by line ("manifest line N: ..."
     naming what is wrong), nothing else is rejected, and Keel still runs
