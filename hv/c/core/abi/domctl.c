@@ -88,12 +88,7 @@ static int cpumap(const uint64_t *words, cpumask_t *out)
     cpumask_clear(out);
     for (unsigned w = 0; w < KEEL_CPUMAP_WORDS; w++)
         out->w[w] = words[w];
-    cpumask_t online;
-    cpumask_clear(&online);
-    for_each_online_cpu(c)
-        cpumask_set(&online, c);
-    cpumask_and(out, out, &online);
-    return cpumask_empty(out) ? -EINVAL : 0;
+    return sched_online_only(out) ? 0 : -EINVAL;
 }
 
 static long createdomain(struct vcpu *v, abi_gva_t arg)
@@ -385,10 +380,6 @@ static long domain_op(struct vcpu *v, struct domain *d, uint32_t cmd, abi_gva_t 
         return -ENOSYS;
     }
 }
-
-/* core/domain/domain.c: holds off destruction (see there). */
-void domain_destroy_lock(void);
-void domain_destroy_unlock(void);
 
 long do_domctl(struct vcpu *v, uint32_t cmd, abi_gva_t arg)
 {

@@ -54,10 +54,6 @@ static long physinfo(struct vcpu *v, abi_gva_t arg)
     return copy_to_guest(v, arg, &p, sizeof(p)) ? -EFAULT : 0;
 }
 
-/* core/domain/domain.c: holds off destruction (see there). */
-void domain_destroy_lock(void);
-void domain_destroy_unlock(void);
-
 static long domainlist(struct vcpu *v, abi_gva_t arg)
 {
     struct keel_sysctl_domainlist l;
@@ -69,16 +65,11 @@ static long domainlist(struct vcpu *v, abi_gva_t arg)
     uint32_t n = 0;
     struct keel_domaininfo info;
     for (uint32_t id = l.first_domain; id <= DOMAIN_MAX_ID && n < l.max; id++) {
-        if (!domain_by_id(id))
-            continue;
-        /* The domain may be destroyed by its shutdown action meanwhile. */
-        domain_destroy_lock();
-        struct domain *d = domain_by_id(id);
-        if (d)
-            domain_fill_info(d, &info);
-        domain_destroy_unlock();
+        struct domain *d = domain_get(id);
         if (!d)
             continue;
+        domain_fill_info(d, &info);
+        domain_put(d);
         if (copy_to_guest(v, l.buffer + (uint64_t)n * sizeof(info), &info, sizeof(info)))
             return -EFAULT;
         n++;

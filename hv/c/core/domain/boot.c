@@ -11,6 +11,7 @@
 #include <keel/manifest.h>
 #include <keel/mm.h>
 #include <keel/printk.h>
+#include <keel/sched.h>
 #include <asm/hvm.h>
 #include <asm/page.h>
 #include <asm/percpu.h>
@@ -112,12 +113,8 @@ static void manifest_domain(const struct manifest_entry *e, void *ctx)
     }
     /* cpus= may name only CPUs this machine lacks: such a domain could
      * never run where it is allowed to. */
-    cpumask_t online, allowed;
-    cpumask_clear(&online);
-    for_each_online_cpu(c)
-        cpumask_set(&online, c);
-    cpumask_and(&allowed, &e->cfg.affinity, &online);
-    if (cpumask_empty(&allowed)) {
+    cpumask_t allowed = e->cfg.affinity;
+    if (!sched_online_only(&allowed)) {
         char msg[120];
         snprintf(msg, sizeof(msg), "domain '%s': its cpus name no online CPU (%u online)", e->cfg.name,
                  nr_cpus_online);

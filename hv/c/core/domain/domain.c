@@ -253,13 +253,8 @@ void domain_destroy(struct domain *d)
     notify_control(was_control);
 }
 
-/* Hold off every destruction (the shutdown actions' and the control
- * domain's) while the caller uses a struct domain it looked up by id: the
- * control interface (core/abi/domctl.c, sysctl.c), which declares these
- * itself.  Not nested: domain_destroy_by_id() takes the lock too. */
-void domain_destroy_lock(void);
-void domain_destroy_unlock(void);
-
+/* Serialises destructions: the shutdown actions', the control domain's
+ * (domain_destroy_by_id() and the control interface). */
 void domain_destroy_lock(void)
 {
     spin_lock(&destroy_lock); /* interrupts stay on: stopping vCPUs takes IPIs */

@@ -268,16 +268,21 @@ bool sched_should_stop(void)
     return hvm_should_stop();
 }
 
-int sched_set_affinity(struct vcpu *v, const void *mask)
+bool sched_online_only(cpumask_t *m)
 {
-    cpumask_t m;
-    memcpy(&m, mask, sizeof(m));
     cpumask_t online;
     cpumask_clear(&online);
     for_each_online_cpu(c)
         cpumask_set(&online, c);
-    cpumask_and(&m, &m, &online);
-    if (cpumask_empty(&m))
+    cpumask_and(m, m, &online);
+    return !cpumask_empty(m);
+}
+
+int sched_set_affinity(struct vcpu *v, const void *mask)
+{
+    cpumask_t m;
+    memcpy(&m, mask, sizeof(m));
+    if (!sched_online_only(&m))
         return -EINVAL;
     sched_remove(v);
     v->affinity = m;

@@ -132,6 +132,11 @@ struct domain *domain_by_id(unsigned id);
  * domain_destroy() frees nothing until every reference is dropped. */
 struct domain *domain_get(unsigned id);
 void domain_put(struct domain *d);
+/* Hold off every destruction while using a domain found with
+ * domain_by_id() (the control interface, which destroys domains itself and
+ * so cannot hold a reference).  Not nested. */
+void domain_destroy_lock(void);
+void domain_destroy_unlock(void);
 void domain_pause(struct domain *d);
 void domain_unpause(struct domain *d);
 /* The guest (or the control domain) ends the domain with a reason. */

@@ -6,6 +6,7 @@
 #ifndef KEEL_SCHED_H
 #define KEEL_SCHED_H
 
+#include <keel/cpumask.h>
 #include <keel/list.h>
 #include <keel/types.h>
 
@@ -32,6 +33,8 @@ void sched_yield(void);
 void vcpu_kick(struct vcpu *v);
 /* Called by the exit loop: should the current vCPU stop running? */
 bool sched_should_stop(void);
+/* Keep only the online CPUs of m; false if none is left. */
+bool sched_online_only(cpumask_t *m);
 /* Change a vCPU's hard affinity; migrates it if needed. */
 int sched_set_affinity(struct vcpu *v, const void *cpumask);
 void sched_remove(struct vcpu *v);
